@@ -1,0 +1,858 @@
+/* Run configuration: the schema table, JSON parsing with validation, `--set`
+ * overrides, serialisation back to JSON and the key reference.
+ *
+ * Every scalar leaf of the JSON document is one row of `fields`: its dotted
+ * path, type, place in RunConfig, allowed range or names, default, the
+ * condition under which it applies, and a line of help. Sections ("task",
+ * "model.init", ...) are not listed; a path is a section when it is a proper
+ * prefix of some leaf path. Parsing, error messages, config_to_json() and
+ * config_help() are all driven by that table. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+
+#define COUNT_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
+/* Longest dotted path of a known key, plus room; longer paths are unknown. */
+#define PATH_CAPACITY 64
+/* Values quoted in messages are cut to this many bytes. */
+#define VALUE_TEXT_CAPACITY 96
+/* Room for the list of allowed values or valid keys in a message. */
+#define LIST_TEXT_CAPACITY 512
+
+/* Enum-typed members are read and written through an int pointer. */
+_Static_assert(sizeof(Operation) == sizeof(int), "Operation must be int-sized");
+_Static_assert(sizeof(ModelKind) == sizeof(int), "ModelKind must be int-sized");
+_Static_assert(sizeof(InputKind) == sizeof(int), "InputKind must be int-sized");
+_Static_assert(sizeof(Activation) == sizeof(int), "Activation must be int-sized");
+_Static_assert(sizeof(InitKind) == sizeof(int), "InitKind must be int-sized");
+_Static_assert(sizeof(LossKind) == sizeof(int), "LossKind must be int-sized");
+_Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind must be int-sized");
+
+static const char *const model_kind_names[] = {[MODEL_MLP] = "mlp", [MODEL_TRANSFORMER] = "transformer"};
+static const char *const input_kind_names[] = {
+    [INPUT_ONEHOT] = "onehot", [INPUT_EMBED_ADD] = "embed_add", [INPUT_EMBED_CONCAT] = "embed_concat"};
+static const char *const activation_names[] = {
+    [ACT_RELU] = "relu", [ACT_QUADRATIC] = "quadratic", [ACT_GELU] = "gelu", [ACT_TANH] = "tanh"};
+static const char *const init_kind_names[] = {[INIT_PYTORCH] = "pytorch", [INIT_NORMAL] = "normal"};
+static const char *const loss_names[] = {[LOSS_CROSS_ENTROPY] = "cross_entropy", [LOSS_MSE] = "mse"};
+static const char *const optimizer_names[] = {[OPT_ADAMW] = "adamw", [OPT_SGD] = "sgd"};
+
+const char *model_kind_name(ModelKind kind) {
+    ASSERT((unsigned)kind < (unsigned)COUNT_OF(model_kind_names));
+    return model_kind_names[kind];
+}
+
+const char *input_kind_name(InputKind kind) {
+    ASSERT((unsigned)kind < (unsigned)COUNT_OF(input_kind_names));
+    return input_kind_names[kind];
+}
+
+const char *activation_name(Activation act) {
+    ASSERT((unsigned)act < (unsigned)COUNT_OF(activation_names));
+    return activation_names[act];
+}
+
+const char *loss_name(LossKind kind) {
+    ASSERT((unsigned)kind < (unsigned)COUNT_OF(loss_names));
+    return loss_names[kind];
+}
+
+const char *optimizer_name(OptimizerKind kind) {
+    ASSERT((unsigned)kind < (unsigned)COUNT_OF(optimizer_names));
+    return optimizer_names[kind];
+}
+
+/* Name lookups by int, one per enum field of the table. */
+static const char *operation_name_of(int value) { return operation_name((Operation)value); }
+static const char *model_kind_name_of(int value) { return model_kind_name((ModelKind)value); }
+static const char *input_kind_name_of(int value) { return input_kind_name((InputKind)value); }
+static const char *activation_name_of(int value) { return activation_name((Activation)value); }
+static const char *loss_name_of(int value) { return loss_name((LossKind)value); }
+static const char *optimizer_name_of(int value) { return optimizer_name((OptimizerKind)value); }
+static const char *init_kind_name_of(int value) {
+    ASSERT((unsigned)value < (unsigned)COUNT_OF(init_kind_names));
+    return init_kind_names[value];
+}
+
+typedef enum {
+    TYPE_INT,       /* JSON number with an integral value, stored as int */
+    TYPE_REAL,      /* JSON number, stored as double */
+    TYPE_BOOL,      /* JSON true / false, stored as bool */
+    TYPE_ENUM,      /* JSON string from a list of names, stored as int */
+    TYPE_REAL_PAIR  /* JSON array of two numbers, stored as two doubles */
+} FieldType;
+
+/* Row ids of the schema table, in schema (and JSON output) order. */
+typedef enum {
+    F_TASK_OP,
+    F_TASK_P,
+    F_TASK_DATA_FRACTION,
+    F_MODEL_KIND,
+    F_MODEL_INPUT,
+    F_MODEL_WIDTH,
+    F_MODEL_DEPTH,
+    F_MODEL_EMBED_DIM,
+    F_MODEL_N_LAYERS,
+    F_MODEL_D_MODEL,
+    F_MODEL_N_HEADS,
+    F_MODEL_D_MLP,
+    F_MODEL_LAYERNORM,
+    F_MODEL_ACTIVATION,
+    F_MODEL_BIAS,
+    F_MODEL_INIT_KIND,
+    F_MODEL_INIT_STD,
+    F_MODEL_INIT_SCALE,
+    F_LOSS,
+    F_OPTIMIZER_KIND,
+    F_OPTIMIZER_LR,
+    F_OPTIMIZER_WEIGHT_DECAY,
+    F_OPTIMIZER_BETAS,
+    F_OPTIMIZER_EPS,
+    F_OPTIMIZER_WARMUP_STEPS,
+    F_OPTIMIZER_MOMENTUM,
+    F_TRAIN_STEPS,
+    F_TRAIN_BATCH_SIZE,
+    F_TRAIN_EVAL_EVERY,
+    F_TRAIN_SEED,
+    F_TRAIN_EARLY_STOP_TEST_ACC,
+    F_TRAIN_EARLY_STOP_PATIENCE,
+    F_PHASE_THRESHOLD,
+    F_PHASE_DELAY_STEPS,
+    FIELD_COUNT
+} FieldId;
+
+typedef struct {
+    const char *path;             /* dotted JSON path */
+    FieldType type;
+    size_t offset;                /* of the member in RunConfig */
+    size_t second_offset;         /* TYPE_REAL_PAIR: of the second member */
+    double min, max;              /* TYPE_INT, TYPE_REAL, each of a TYPE_REAL_PAIR */
+    bool min_open, max_open;      /* bound excluded (an infinite max is always excluded) */
+    const char *(*name_of)(int);  /* TYPE_ENUM: JSON name of each value 0 .. n_names-1 */
+    int n_names;
+    double default_value;         /* number, 0/1 for bool, enum value; first of a pair */
+    double default_second;        /* TYPE_REAL_PAIR: second default */
+    const char *default_note;     /* kind-dependent default, described for config_help() */
+    /* The field applies only when the enum field `selector` has a value
+     * whose bit is set in selector_mask (and `selector` itself applies);
+     * selector_mask == 0 means it always applies. Setting a field that does
+     * not apply is an error, and config_to_json() leaves it out. */
+    FieldId selector;
+    unsigned selector_mask;
+    const char *help;
+} Field;
+
+#define MEMBER(member) .offset = offsetof(RunConfig, member)
+#define INT_RANGE(lo, hi) .type = TYPE_INT, .min = (lo), .max = (hi)
+#define ENUM_OF(names_function, count) .type = TYPE_ENUM, .name_of = (names_function), .n_names = (count)
+#define MLP_ONLY .selector = F_MODEL_KIND, .selector_mask = 1u << MODEL_MLP
+#define TRANSFORMER_ONLY .selector = F_MODEL_KIND, .selector_mask = 1u << MODEL_TRANSFORMER
+#define ADAMW_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_ADAMW
+#define SGD_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_SGD
+
+static const Field fields[FIELD_COUNT] = {
+    [F_TASK_OP] = {"task.op", ENUM_OF(operation_name_of, OP_COUNT), MEMBER(task.op), .default_value = OP_ADD,
+                   .help = "Operation; the label of (a, b) is (a op b) mod p."},
+    [F_TASK_P] = {"task.p", INT_RANGE(2, 2000), MEMBER(task.p), .default_value = 59,
+                  .help = "Modulus p; must be prime for operations that divide (x/y)."},
+    [F_TASK_DATA_FRACTION] = {"task.data_fraction", .type = TYPE_REAL, MEMBER(task.data_fraction), .min = 0,
+                              .max = 1, .min_open = true, .max_open = true, .default_value = 0.3,
+                              .help = "Fraction of all (a, b) pairs used for training; the rest is the test set."},
+    [F_MODEL_KIND] = {"model.kind", ENUM_OF(model_kind_name_of, COUNT_OF(model_kind_names)), MEMBER(model.kind),
+                      .default_value = MODEL_MLP, .help = "Architecture."},
+    [F_MODEL_INPUT] = {"model.input", ENUM_OF(input_kind_name_of, COUNT_OF(input_kind_names)),
+                       MEMBER(model.input), .default_value = INPUT_ONEHOT, MLP_ONLY,
+                       .help = "MLP input: concatenated one-hots of a and b, or the sum or the "
+                               "concatenation of learned embeddings."},
+    [F_MODEL_WIDTH] = {"model.width", INT_RANGE(1, 65536), MEMBER(model.width), .default_value = 256, MLP_ONLY,
+                       .help = "Hidden width N of every MLP hidden layer."},
+    [F_MODEL_DEPTH] = {"model.depth", INT_RANGE(1, 16), MEMBER(model.depth), .default_value = 1, MLP_ONLY,
+                       .help = "Number of hidden layers of the MLP."},
+    [F_MODEL_EMBED_DIM] = {"model.embed_dim", INT_RANGE(1, 65536), MEMBER(model.embed_dim),
+                           .default_value = 128, .selector = F_MODEL_INPUT,
+                           .selector_mask = 1u << INPUT_EMBED_ADD | 1u << INPUT_EMBED_CONCAT,
+                           .help = "Embedding width d of the MLP's embedding inputs."},
+    [F_MODEL_N_LAYERS] = {"model.n_layers", INT_RANGE(1, 16), MEMBER(model.n_layers), .default_value = 1,
+                          TRANSFORMER_ONLY, .help = "Number of transformer blocks."},
+    [F_MODEL_D_MODEL] = {"model.d_model", INT_RANGE(1, 65536), MEMBER(model.d_model), .default_value = 128,
+                         TRANSFORMER_ONLY, .help = "Residual stream width; must be divisible by model.n_heads."},
+    [F_MODEL_N_HEADS] = {"model.n_heads", INT_RANGE(1, 256), MEMBER(model.n_heads), .default_value = 4,
+                         TRANSFORMER_ONLY, .help = "Attention heads per block."},
+    [F_MODEL_D_MLP] = {"model.d_mlp", INT_RANGE(1, 65536), MEMBER(model.d_mlp), .default_value = 512,
+                       TRANSFORMER_ONLY, .help = "Hidden width of each block's MLP."},
+    [F_MODEL_LAYERNORM] = {"model.layernorm", .type = TYPE_BOOL, MEMBER(model.layernorm), .default_value = 0,
+                           TRANSFORMER_ONLY, .help = "Use LayerNorm in the transformer."},
+    [F_MODEL_ACTIVATION] = {"model.activation", ENUM_OF(activation_name_of, COUNT_OF(activation_names)),
+                            MEMBER(model.activation), .default_value = ACT_QUADRATIC,
+                            .default_note = "\"quadratic\" for mlp, \"relu\" for transformer",
+                            .help = "Nonlinearity of the hidden layers (quadratic: x^2)."},
+    [F_MODEL_BIAS] = {"model.bias", .type = TYPE_BOOL, MEMBER(model.bias), .default_value = 0,
+                      .default_note = "false for mlp, true for transformer",
+                      .help = "Bias terms: every Linear of the MLP; the Linears of the transformer's MLP blocks."},
+    [F_MODEL_INIT_KIND] = {"model.init.kind", ENUM_OF(init_kind_name_of, COUNT_OF(init_kind_names)),
+                           MEMBER(model.init_kind), .default_value = INIT_NORMAL,
+                           .help = "Initialization: PyTorch's default, or weights drawn from N(0, std^2)."},
+    [F_MODEL_INIT_STD] = {"model.init.std", .type = TYPE_REAL, MEMBER(model.init_std), .min = 0,
+                          .max = INFINITY, .min_open = true, .max_open = true,
+                          .default_note = "0.5/cbrt(2*width) for mlp (Gromov), 0.02 for transformer",
+                          .selector = F_MODEL_INIT_KIND, .selector_mask = 1u << INIT_NORMAL,
+                          .help = "Standard deviation of the normal initialization."},
+    [F_MODEL_INIT_SCALE] = {"model.init_scale", .type = TYPE_REAL, MEMBER(model.init_scale), .min = 0,
+                            .max = INFINITY, .min_open = true, .max_open = true, .default_value = 1.0,
+                            .help = "alpha: every parameter is multiplied by it after initialization."},
+    [F_LOSS] = {"loss", ENUM_OF(loss_name_of, COUNT_OF(loss_names)), MEMBER(loss), .default_value = LOSS_MSE,
+                .help = "Training loss: cross entropy of the logits, or mean squared error to one-hot labels."},
+    [F_OPTIMIZER_KIND] = {"optimizer.kind", ENUM_OF(optimizer_name_of, COUNT_OF(optimizer_names)),
+                          MEMBER(optimizer.kind), .default_value = OPT_ADAMW, .help = "Optimizer."},
+    [F_OPTIMIZER_LR] = {"optimizer.lr", .type = TYPE_REAL, MEMBER(optimizer.lr), .min = 0, .max = INFINITY,
+                        .min_open = true, .max_open = true, .default_value = 0.01,
+                        .help = "Learning rate (after warmup)."},
+    [F_OPTIMIZER_WEIGHT_DECAY] = {"optimizer.weight_decay", .type = TYPE_REAL, MEMBER(optimizer.weight_decay),
+                                  .min = 0, .max = INFINITY, .max_open = true, .default_value = 1.0,
+                                  .help = "Weight decay coefficient."},
+    [F_OPTIMIZER_BETAS] = {"optimizer.betas", .type = TYPE_REAL_PAIR, MEMBER(optimizer.beta1),
+                           .second_offset = offsetof(RunConfig, optimizer.beta2), .min = 0, .max = 1,
+                           .max_open = true, .default_value = 0.9, .default_second = 0.98, ADAMW_ONLY,
+                           .help = "Adam decay rates [beta1, beta2] of the moment estimates."},
+    [F_OPTIMIZER_EPS] = {"optimizer.eps", .type = TYPE_REAL, MEMBER(optimizer.eps), .min = 0, .max = INFINITY,
+                         .min_open = true, .max_open = true, .default_value = 1e-8, ADAMW_ONLY,
+                         .help = "Adam epsilon added to the denominator."},
+    [F_OPTIMIZER_WARMUP_STEPS] = {"optimizer.warmup_steps", INT_RANGE(0, 1e9), MEMBER(optimizer.warmup_steps),
+                                  .default_value = 0,
+                                  .help = "Steps of linear learning-rate warmup (0 = none)."},
+    [F_OPTIMIZER_MOMENTUM] = {"optimizer.momentum", .type = TYPE_REAL, MEMBER(optimizer.momentum), .min = 0,
+                              .max = 1, .max_open = true, .default_value = 0.9, SGD_ONLY,
+                              .help = "SGD momentum."},
+    [F_TRAIN_STEPS] = {"train.steps", INT_RANGE(1, 1e9), MEMBER(train.steps), .default_value = 3000,
+                       .help = "Number of optimizer steps."},
+    [F_TRAIN_BATCH_SIZE] = {"train.batch_size", INT_RANGE(0, 1e9), MEMBER(train.batch_size),
+                            .default_value = 0,
+                            .help = "Examples per step; 0, or a value larger than the training set, "
+                                    "means full batch."},
+    [F_TRAIN_EVAL_EVERY] = {"train.eval_every", INT_RANGE(1, 1e9), MEMBER(train.eval_every),
+                            .default_value = 10, .help = "Evaluate on train and test sets every this many steps."},
+    [F_TRAIN_SEED] = {"train.seed", INT_RANGE(0, 2147483647), MEMBER(train.seed), .default_value = 0,
+                      .help = "Random seed of the run."},
+    [F_TRAIN_EARLY_STOP_TEST_ACC] = {"train.early_stop.test_acc", .type = TYPE_REAL,
+                                     MEMBER(train.early_stop_test_acc), .min = 0, .max = 1, .min_open = true,
+                                     .default_value = 0.99,
+                                     .help = "Test accuracy that counts towards early stopping."},
+    [F_TRAIN_EARLY_STOP_PATIENCE] = {"train.early_stop.patience", INT_RANGE(0, 1e9),
+                                     MEMBER(train.early_stop_patience), .default_value = 0,
+                                     .help = "Stop once test accuracy has been >= test_acc for this many "
+                                             "consecutive evaluations (0 = never stop early)."},
+    [F_PHASE_THRESHOLD] = {"phase.threshold", .type = TYPE_REAL, MEMBER(phase.threshold), .min = 0, .max = 1,
+                           .min_open = true, .default_value = 0.9,
+                           .help = "Accuracy at which the train or test set counts as learned when the "
+                                   "run's phase is classified."},
+    [F_PHASE_DELAY_STEPS] = {"phase.delay_steps", INT_RANGE(0, 1e9), MEMBER(phase.delay_steps),
+                             .default_value = 1000,
+                             .help = "Steps from learning the train set to learning the test set beyond "
+                                     "which the run counts as grokking."},
+};
+
+static int *int_member(RunConfig *cfg, size_t offset) { return (int *)(void *)((char *)cfg + offset); }
+static double *double_member(RunConfig *cfg, size_t offset) { return (double *)(void *)((char *)cfg + offset); }
+static bool *bool_member(RunConfig *cfg, size_t offset) { return (bool *)(void *)((char *)cfg + offset); }
+static int int_value(const RunConfig *cfg, size_t offset) {
+    return *(const int *)(const void *)((const char *)cfg + offset);
+}
+static double double_value(const RunConfig *cfg, size_t offset) {
+    return *(const double *)(const void *)((const char *)cfg + offset);
+}
+static bool bool_value(const RunConfig *cfg, size_t offset) {
+    return *(const bool *)(const void *)((const char *)cfg + offset);
+}
+
+/* Store every field's table default into *cfg. Kind-dependent defaults are
+ * left at their mlp value (init_std at 0) for resolve_kind_defaults(). */
+static void apply_table_defaults(RunConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    for (int id = 0; id < FIELD_COUNT; id++) {
+        const Field *f = &fields[id];
+        switch (f->type) {
+        case TYPE_INT:
+        case TYPE_ENUM: *int_member(cfg, f->offset) = (int)f->default_value; break;
+        case TYPE_REAL: *double_member(cfg, f->offset) = f->default_value; break;
+        case TYPE_BOOL: *bool_member(cfg, f->offset) = f->default_value != 0; break;
+        case TYPE_REAL_PAIR:
+            *double_member(cfg, f->offset) = f->default_value;
+            *double_member(cfg, f->second_offset) = f->default_second;
+            break;
+        }
+    }
+}
+
+/* Fill in the defaults that depend on model.kind (and model.width) for the
+ * fields not explicitly set. */
+static void resolve_kind_defaults(RunConfig *cfg, const bool set[FIELD_COUNT]) {
+    bool transformer = cfg->model.kind == MODEL_TRANSFORMER;
+    if (!set[F_MODEL_ACTIVATION]) cfg->model.activation = transformer ? ACT_RELU : ACT_QUADRATIC;
+    if (!set[F_MODEL_BIAS]) cfg->model.bias = transformer;
+    if (!set[F_MODEL_INIT_STD]) cfg->model.init_std = transformer ? 0.02 : 0.5 / cbrt(2.0 * cfg->model.width);
+}
+
+void config_defaults(RunConfig *cfg) {
+    bool set[FIELD_COUNT] = {false};
+    apply_table_defaults(cfg);
+    resolve_kind_defaults(cfg, set);
+}
+
+/* Return the id of the field, among `id` and the selectors it depends on,
+ * whose own condition fails for cfg (the outermost one first), or -1 when
+ * the field applies. */
+static int failed_condition(FieldId id, const RunConfig *cfg) {
+    const Field *f = &fields[id];
+    if (f->selector_mask == 0) return -1;
+    int outer = failed_condition(f->selector, cfg);
+    if (outer >= 0) return outer;
+    int selected = int_value(cfg, fields[f->selector].offset);
+    return (f->selector_mask >> selected & 1u) ? -1 : (int)id;
+}
+
+/* Build a JSON number that prints as the shortest "%.Ng" text reading back
+ * as exactly v (finite). cJSON's own printer is not used: it accepts a
+ * 15-digit text that is only within DBL_EPSILON of the value, so
+ * 0.30000000000000004 would come back as 0.3. NULL when memory runs out. */
+static cJSON *exact_number(double v) {
+    char text[32];
+    ASSERT(isfinite(v));
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    return cJSON_CreateRaw(text);
+}
+
+/* Build the JSON value of a field as stored in cfg. NULL when memory runs out. */
+static cJSON *field_to_json(const Field *f, const RunConfig *cfg) {
+    switch (f->type) {
+    case TYPE_INT: return cJSON_CreateNumber(int_value(cfg, f->offset));
+    case TYPE_REAL: return exact_number(double_value(cfg, f->offset));
+    case TYPE_BOOL: return cJSON_CreateBool(bool_value(cfg, f->offset));
+    case TYPE_ENUM: return cJSON_CreateString(f->name_of(int_value(cfg, f->offset)));
+    case TYPE_REAL_PAIR: {
+        cJSON *pair = cJSON_CreateArray();
+        size_t offsets[2] = {f->offset, f->second_offset};
+        for (int i = 0; i < 2 && pair; i++) {
+            cJSON *number = exact_number(double_value(cfg, offsets[i]));
+            if (!number || !cJSON_AddItemToArray(pair, number)) {
+                cJSON_Delete(number);
+                cJSON_Delete(pair);
+                pair = NULL;
+            }
+        }
+        return pair;
+    }
+    }
+    ASSERT(!"unknown field type");
+    return NULL;
+}
+
+/* Write a JSON value as compact text into buf (size >= 4), cut with "..."
+ * when longer than the buffer. */
+static void format_json(const cJSON *item, char *buf, size_t size) {
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) { /* cJSON would print null */
+        snprintf(buf, size, "%g", item->valuedouble);
+        return;
+    }
+    char *text = item ? cJSON_PrintUnformatted(item) : NULL;
+    if (!text) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    if (strlen(text) >= size) memcpy(text + size - 4, "...", 4);
+    snprintf(buf, size, "%s", text);
+    free(text);
+}
+
+/* format_json() of a field's value in cfg. */
+static void format_field_value(const Field *f, const RunConfig *cfg, char *buf, size_t size) {
+    cJSON *item = field_to_json(f, cfg);
+    format_json(item, buf, size);
+    cJSON_Delete(item);
+}
+
+/* Describe the numeric range of a field: "in [0, 1)", "> 0", ">= 0". */
+static void describe_range(const Field *f, char *buf, size_t size) {
+    if (isinf(f->max))
+        snprintf(buf, size, "%s %g", f->min_open ? ">" : ">=", f->min);
+    else
+        snprintf(buf, size, "in %c%g, %g%c", f->min_open ? '(' : '[', f->min, f->max, f->max_open ? ')' : ']');
+}
+
+/* Describe the values a field accepts, completing "must be ...". */
+static void describe_allowed(const Field *f, char *buf, size_t size) {
+    char range[64];
+    describe_range(f, range, sizeof range);
+    switch (f->type) {
+    case TYPE_INT: snprintf(buf, size, "an integer in [%.0f, %.0f]", f->min, f->max); break;
+    case TYPE_REAL: snprintf(buf, size, "a number %s", range); break;
+    case TYPE_BOOL: snprintf(buf, size, "true or false"); break;
+    case TYPE_REAL_PAIR: snprintf(buf, size, "an array of 2 numbers, each %s", range); break;
+    case TYPE_ENUM: {
+        size_t used = (size_t)snprintf(buf, size, "one of");
+        for (int v = 0; v < f->n_names && used < size; v++)
+            used += (size_t)snprintf(buf + used, size - used, "%s \"%s\"", v ? "," : "", f->name_of(v));
+        break;
+    }
+    }
+}
+
+/* Describe the condition under which a field applies:
+ * model.input is "embed_add" or "embed_concat". */
+static void describe_condition(const Field *f, char *buf, size_t size) {
+    const Field *selector = &fields[f->selector];
+    size_t used = (size_t)snprintf(buf, size, "%s is", selector->path);
+    const char *separator = " ";
+    for (int v = 0; v < selector->n_names && used < size; v++) {
+        if (!(f->selector_mask >> v & 1u)) continue;
+        used += (size_t)snprintf(buf + used, size - used, "%s\"%s\"", separator, selector->name_of(v));
+        separator = " or ";
+    }
+}
+
+static int field_by_path(const char *path) {
+    for (int id = 0; id < FIELD_COUNT; id++)
+        if (strcmp(fields[id].path, path) == 0) return id;
+    return -1;
+}
+
+/* True when path names a section: a proper dotted prefix of some leaf. */
+static bool is_section(const char *path) {
+    size_t len = strlen(path);
+    for (int id = 0; id < FIELD_COUNT; id++)
+        if (strncmp(fields[id].path, path, len) == 0 && fields[id].path[len] == '.') return true;
+    return false;
+}
+
+/* A direct member name of a section, pointing into a field path. */
+typedef struct {
+    const char *name;
+    size_t len;
+} KeyName;
+
+/* Collect the distinct names of the direct members (leaves and subsections)
+ * of a section ("" = top level) into keys[FIELD_COUNT], in schema order.
+ * Returns their count. */
+static int section_keys(const char *section, KeyName keys[FIELD_COUNT]) {
+    size_t prefix_len = *section ? strlen(section) + 1 : 0;
+    int count = 0;
+    for (int id = 0; id < FIELD_COUNT; id++) {
+        const char *path = fields[id].path;
+        if (*section && !(strncmp(path, section, prefix_len - 1) == 0 && path[prefix_len - 1] == '.')) continue;
+        const char *name = path + prefix_len;
+        size_t len = strcspn(name, ".");
+        bool seen = false;
+        for (int k = 0; k < count && !seen; k++) seen = keys[k].len == len && memcmp(keys[k].name, name, len) == 0;
+        if (!seen) keys[count++] = (KeyName){name, len};
+    }
+    return count;
+}
+
+/* Levenshtein distance between the string a and the first key_len bytes of
+ * key (key_len < 32, as are all key names). */
+static size_t edit_distance(const char *a, const char *key, size_t key_len) {
+    size_t row[32], next[32];
+    ASSERT(key_len < 32);
+    for (size_t j = 0; j <= key_len; j++) row[j] = j;
+    for (size_t i = 0; a[i]; i++) {
+        next[0] = i + 1;
+        for (size_t j = 0; j < key_len; j++) {
+            size_t substitute = row[j] + (a[i] != key[j]);
+            size_t erase = row[j + 1] + 1, insert = next[j] + 1;
+            size_t best = substitute < erase ? substitute : erase;
+            next[j + 1] = best < insert ? best : insert;
+        }
+        memcpy(row, next, sizeof row);
+    }
+    return row[key_len];
+}
+
+/* Write the hint for an unknown member `name` of `section`: the nearest
+ * valid key when it is close, otherwise the list of valid keys. */
+static void unknown_key_hint(const char *section, const char *name, char *buf, size_t size) {
+    KeyName keys[FIELD_COUNT];
+    int count = section_keys(section, keys), best = -1;
+    size_t best_distance = 0, name_len = strlen(name), limit = name_len / 3 > 2 ? name_len / 3 : 2;
+    for (int k = 0; k < count; k++) {
+        size_t distance = edit_distance(name, keys[k].name, keys[k].len);
+        if (best < 0 || distance < best_distance) best = k, best_distance = distance;
+    }
+    const char *dot = *section ? "." : "";
+    if (best >= 0 && best_distance <= limit) {
+        snprintf(buf, size, "did you mean %s%s%.*s?", section, dot, (int)keys[best].len, keys[best].name);
+        return;
+    }
+    size_t used = *section ? (size_t)snprintf(buf, size, "valid keys in %s:", section)
+                           : (size_t)snprintf(buf, size, "valid top-level keys:");
+    for (int k = 0; k < count && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s %.*s", k ? "," : "", (int)keys[k].len, keys[k].name);
+}
+
+/* Line and column (both from 1) of position `at` in text. */
+static void text_position(const char *text, const char *at, int *line, int *column) {
+    *line = 1;
+    *column = 1;
+    for (const char *c = text; c < at && *c; c++) {
+        if (*c == '\n') {
+            ++*line;
+            *column = 1;
+        } else {
+            ++*column;
+        }
+    }
+}
+
+/* Write a formatted message into err (at most errlen bytes), turning any
+ * control character (a newline in a key name, say) into a space so that the
+ * message stays one line. Returns -1. */
+static int write_error(char *err, size_t errlen, const char *fmt, ...) {
+    if (errlen == 0) return -1;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+    for (char *c = err; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    return -1;
+}
+
+/* State of one config_parse() call. */
+typedef struct {
+    RunConfig cfg;           /* being filled; copied out on success */
+    bool set[FIELD_COUNT];   /* explicitly given in the JSON or by --set */
+    const char *source;      /* names the input in messages */
+    char *err;
+    size_t errlen;
+} Parser;
+
+/* Report that a field's JSON value is not one it accepts. Returns -1. */
+static int reject_value(Parser *ps, const Field *f, const cJSON *item) {
+    char value[VALUE_TEXT_CAPACITY], allowed[LIST_TEXT_CAPACITY];
+    format_json(item, value, sizeof value);
+    describe_allowed(f, allowed, sizeof allowed);
+    return write_error(ps->err, ps->errlen, "%s: %s = %s: must be %s", ps->source, f->path, value, allowed);
+}
+
+/* Report an unknown member `name` of `section` holding `item`. Returns -1. */
+static int reject_unknown_key(Parser *ps, const char *section, const char *name, const cJSON *item) {
+    char value[VALUE_TEXT_CAPACITY], hint[LIST_TEXT_CAPACITY];
+    format_json(item, value, sizeof value);
+    unknown_key_hint(section, name, hint, sizeof hint);
+    return write_error(ps->err, ps->errlen, "%s: unknown key %s%s%s = %s (%s)", ps->source, section,
+                       *section ? "." : "", name, value, hint);
+}
+
+/* True when the number v lies within the field's range. */
+static bool in_range(const Field *f, double v) {
+    if (!isfinite(v)) return false;
+    if (v < f->min || (f->min_open && v == f->min)) return false;
+    return !(v > f->max || (f->max_open && v == f->max));
+}
+
+/* Type-check and range-check the JSON value of one leaf and store it in
+ * ps->cfg. Returns 0, or -1 with the message written. */
+static int parse_leaf(Parser *ps, FieldId id, const cJSON *item) {
+    const Field *f = &fields[id];
+    switch (f->type) {
+    case TYPE_INT:
+        if (!cJSON_IsNumber(item) || !in_range(f, item->valuedouble) || item->valuedouble != floor(item->valuedouble))
+            return reject_value(ps, f, item);
+        *int_member(&ps->cfg, f->offset) = (int)item->valuedouble;
+        return 0;
+    case TYPE_REAL:
+        if (!cJSON_IsNumber(item) || !in_range(f, item->valuedouble)) return reject_value(ps, f, item);
+        *double_member(&ps->cfg, f->offset) = item->valuedouble;
+        return 0;
+    case TYPE_BOOL:
+        if (!cJSON_IsBool(item)) return reject_value(ps, f, item);
+        *bool_member(&ps->cfg, f->offset) = cJSON_IsTrue(item);
+        return 0;
+    case TYPE_ENUM:
+        if (cJSON_IsString(item)) {
+            for (int v = 0; v < f->n_names; v++) {
+                if (strcmp(item->valuestring, f->name_of(v)) == 0) {
+                    *int_member(&ps->cfg, f->offset) = v;
+                    return 0;
+                }
+            }
+        }
+        return reject_value(ps, f, item);
+    case TYPE_REAL_PAIR: {
+        const cJSON *first = cJSON_GetArrayItem(item, 0), *second = cJSON_GetArrayItem(item, 1);
+        if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 2 || !cJSON_IsNumber(first) ||
+            !cJSON_IsNumber(second) || !in_range(f, first->valuedouble) || !in_range(f, second->valuedouble))
+            return reject_value(ps, f, item);
+        *double_member(&ps->cfg, f->offset) = first->valuedouble;
+        *double_member(&ps->cfg, f->second_offset) = second->valuedouble;
+        return 0;
+    }
+    }
+    ASSERT(!"unknown field type");
+    return -1;
+}
+
+/* Validate the members of `object`, the JSON of section `section` ("" for
+ * the top level): leaves are stored into ps->cfg and marked set, subsections
+ * are recursed into; duplicate and unknown keys are errors. Returns 0 or -1. */
+static int parse_section(Parser *ps, const cJSON *object, const char *section) {
+    for (const cJSON *member = object->child; member; member = member->next) {
+        const char *name = member->string;
+        for (const cJSON *earlier = object->child; earlier != member; earlier = earlier->next)
+            if (strcmp(earlier->string, name) == 0)
+                return write_error(ps->err, ps->errlen, "%s: duplicate key %s%s%s", ps->source, section,
+                                   *section ? "." : "", name);
+        char path[PATH_CAPACITY];
+        int len = snprintf(path, sizeof path, "%s%s%s", section, *section ? "." : "", name);
+        if (strchr(name, '.') || len < 0 || (size_t)len >= sizeof path)
+            return reject_unknown_key(ps, section, name, member);
+        int id = field_by_path(path);
+        if (id >= 0) {
+            if (parse_leaf(ps, (FieldId)id, member)) return -1;
+            ps->set[id] = true;
+        } else if (is_section(path)) {
+            if (!cJSON_IsObject(member)) {
+                char value[VALUE_TEXT_CAPACITY];
+                format_json(member, value, sizeof value);
+                return write_error(ps->err, ps->errlen, "%s: %s = %s: must be a JSON object", ps->source, path,
+                                   value);
+            }
+            if (parse_section(ps, member, path)) return -1;
+        } else {
+            return reject_unknown_key(ps, section, name, member);
+        }
+    }
+    return 0;
+}
+
+/* Check the rules that involve more than one field: keys set for a kind
+ * they do not apply to, p prime for division, a split with both sets
+ * non-empty, d_model divisible by n_heads. Returns 0 or -1. */
+static int check_consistency(Parser *ps) {
+    const RunConfig *cfg = &ps->cfg;
+    char value[VALUE_TEXT_CAPACITY];
+    for (int id = 0; id < FIELD_COUNT; id++) {
+        int failed = ps->set[id] ? failed_condition((FieldId)id, cfg) : -1;
+        if (failed < 0) continue;
+        const Field *selector = &fields[fields[failed].selector];
+        char condition[LIST_TEXT_CAPACITY];
+        describe_condition(&fields[failed], condition, sizeof condition);
+        format_field_value(&fields[id], cfg, value, sizeof value);
+        return write_error(ps->err, ps->errlen, "%s: %s = %s: applies only when %s (%s is \"%s\")", ps->source,
+                           fields[id].path, value, condition, selector->path,
+                           selector->name_of(int_value(cfg, selector->offset)));
+    }
+    const TaskConfig *task = &cfg->task;
+    if (operation_needs_prime(task->op) && !is_prime(task->p))
+        return write_error(ps->err, ps->errlen, "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
+                           ps->source, task->p, operation_name(task->op));
+    int pairs = task_pair_count(task), train = task_train_count(task);
+    if (train < 1 || pairs - train < 1) {
+        format_field_value(&fields[F_TASK_DATA_FRACTION], cfg, value, sizeof value);
+        return write_error(ps->err, ps->errlen,
+                           "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d training and "
+                           "%d test examples; need at least 1 of each",
+                           ps->source, value, pairs, task->p, train, pairs - train);
+    }
+    const ModelConfig *model = &cfg->model;
+    if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
+        return write_error(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
+                           ps->source, model->d_model, model->n_heads);
+    return 0;
+}
+
+/* Make `item` the member `name` of object, replacing a member of that exact
+ * name. Takes ownership of item (deleted on failure). Returns false when
+ * memory runs out. */
+static bool put_member(cJSON *object, const char *name, cJSON *item) {
+    bool ok = cJSON_GetObjectItemCaseSensitive(object, name) ? cJSON_ReplaceItemInObjectCaseSensitive(object, name, item)
+                                                             : cJSON_AddItemToObject(object, name, item);
+    if (!ok) cJSON_Delete(item);
+    return ok;
+}
+
+/* Store `value` at the dotted `path` (split in place) under the object
+ * root, creating missing objects on the way; a non-object in the way is
+ * replaced by an object. Takes ownership of value. Returns 0, or -1 when
+ * memory runs out. */
+static int set_at_path(cJSON *root, char *path, cJSON *value) {
+    cJSON *parent = root;
+    char *name = path;
+    for (char *dot; (dot = strchr(name, '.')) != NULL; name = dot + 1) {
+        *dot = '\0';
+        cJSON *child = cJSON_GetObjectItemCaseSensitive(parent, name);
+        if (!cJSON_IsObject(child)) {
+            child = cJSON_CreateObject();
+            if (!child || !put_member(parent, name, child)) {
+                cJSON_Delete(value);
+                return -1;
+            }
+        }
+        parent = child;
+    }
+    return put_member(parent, name, value) ? 0 : -1;
+}
+
+/* True when the first len bytes of text form a dotted path: non-empty
+ * names separated by single dots. */
+static bool is_dotted_path(const char *text, size_t len) {
+    if (len == 0 || text[0] == '.' || text[len - 1] == '.') return false;
+    for (size_t i = 1; i < len; i++)
+        if (text[i] == '.' && text[i - 1] == '.') return false;
+    return true;
+}
+
+/* Apply "dotted.path=value" overrides to the JSON tree root (an object).
+ * The value is parsed as JSON, or else taken as a string. Validation is
+ * left to parse_section(). Returns 0 or -1. */
+static int apply_overrides(Parser *ps, cJSON *root, const char *const *overrides, int n_overrides) {
+    for (int i = 0; i < n_overrides; i++) {
+        const char *arg = overrides[i];
+        const char *equals = strchr(arg, '=');
+        if (!equals || !is_dotted_path(arg, (size_t)(equals - arg)))
+            return write_error(ps->err, ps->errlen, "--set %s: expected dotted.key=value, got \"%s\"", arg, arg);
+        cJSON *value = cJSON_ParseWithOpts(equals + 1, NULL, true);
+        if (!value) value = cJSON_CreateString(equals + 1);
+        size_t path_len = (size_t)(equals - arg);
+        char *path = malloc(path_len + 1);
+        int rc = -1;
+        if (value && path) {
+            memcpy(path, arg, path_len);
+            path[path_len] = '\0';
+            rc = set_at_path(root, path, value);
+        } else {
+            cJSON_Delete(value);
+        }
+        free(path);
+        if (rc) return write_error(ps->err, ps->errlen, "%s: out of memory applying --set %s", ps->source, arg);
+    }
+    return 0;
+}
+
+int config_parse(RunConfig *cfg, const char *json_text, const char *source, const char *const *overrides,
+                 int n_overrides, char *err, size_t errlen) {
+    ASSERT(cfg && json_text && source && (overrides || n_overrides == 0) && (err || errlen == 0));
+    Parser ps = {.source = source, .err = err, .errlen = errlen};
+    apply_table_defaults(&ps.cfg);
+    const char *error_at = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json_text, &error_at, true);
+    if (!root) {
+        int line, column;
+        text_position(json_text, error_at ? error_at : json_text, &line, &column);
+        return write_error(err, errlen, "%s: invalid JSON near line %d, column %d", source, line, column);
+    }
+    int rc = -1;
+    if (!cJSON_IsObject(root)) {
+        char value[VALUE_TEXT_CAPACITY];
+        format_json(root, value, sizeof value);
+        write_error(err, errlen, "%s: top level = %s: must be a JSON object", source, value);
+    } else if (apply_overrides(&ps, root, overrides, n_overrides) == 0 && parse_section(&ps, root, "") == 0 &&
+               check_consistency(&ps) == 0) {
+        resolve_kind_defaults(&ps.cfg, ps.set);
+        memcpy(cfg, &ps.cfg, sizeof *cfg);
+        rc = 0;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Read a whole file into a NUL-terminated malloc'd buffer, its length
+ * (excluding the terminator) in *size. NULL with errno set on failure. */
+static char *read_text_file(const char *path, size_t *size) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    size_t used = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    while (text) {
+        used += fread(text + used, 1, capacity - 1 - used, file);
+        if (ferror(file)) break;
+        if (feof(file)) {
+            text[used] = '\0';
+            fclose(file);
+            *size = used;
+            return text;
+        }
+        if (used + 1 == capacity) {
+            char *bigger = realloc(text, 2 * capacity);
+            if (!bigger) break;
+            text = bigger;
+            capacity *= 2;
+        }
+    }
+    int saved_errno = text ? errno : ENOMEM;
+    free(text);
+    fclose(file);
+    errno = saved_errno;
+    return NULL;
+}
+
+int config_load(RunConfig *cfg, const char *path, const char *const *overrides, int n_overrides, char *err,
+                size_t errlen) {
+    ASSERT(path);
+    size_t size;
+    char *text = read_text_file(path, &size);
+    if (!text) return write_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    int rc;
+    if (strlen(text) != size) {
+        int line, column;
+        text_position(text, text + strlen(text), &line, &column);
+        rc = write_error(err, errlen, "%s: invalid JSON near line %d, column %d (NUL byte)", path, line, column);
+    } else {
+        rc = config_parse(cfg, text, path, overrides, n_overrides, err, errlen);
+    }
+    free(text);
+    return rc;
+}
+
+char *config_to_json(const RunConfig *cfg) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    for (int id = 0; id < FIELD_COUNT; id++) {
+        if (failed_condition((FieldId)id, cfg) >= 0) continue;
+        char path[PATH_CAPACITY];
+        snprintf(path, sizeof path, "%s", fields[id].path);
+        cJSON *value = field_to_json(&fields[id], cfg);
+        if (!value || set_at_path(root, path, value) != 0) {
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+void config_help(void *stream) {
+    FILE *out = stream;
+    RunConfig defaults;
+    config_defaults(&defaults);
+    fputs("Keys are dotted paths into the JSON run file (\"optimizer.lr\" is {\"optimizer\": {\"lr\": ...}});\n"
+          "each can also be given as --set key=value. A key marked \"only when\" must not be set otherwise.\n\n",
+          out);
+    fprintf(out, "  %-26s %-13s %s\n", "KEY", "DEFAULT", "ALLOWED");
+    for (int id = 0; id < FIELD_COUNT; id++) {
+        const Field *f = &fields[id];
+        char default_text[VALUE_TEXT_CAPACITY], allowed[LIST_TEXT_CAPACITY], condition[LIST_TEXT_CAPACITY] = "";
+        if (f->default_note)
+            snprintf(default_text, sizeof default_text, "by kind");
+        else
+            format_field_value(f, &defaults, default_text, sizeof default_text);
+        describe_allowed(f, allowed, sizeof allowed);
+        if (f->selector_mask) describe_condition(f, condition, sizeof condition);
+        fprintf(out, "  %-26s %-13s %s%s%s\n", f->path, default_text, allowed, f->selector_mask ? "; only when " : "",
+                condition);
+        fprintf(out, "      %s%s%s%s\n", f->help, f->default_note ? " Default: " : "",
+                f->default_note ? f->default_note : "", f->default_note ? "." : "");
+    }
+}

@@ -1,0 +1,110 @@
+/* Run configuration: one grid point, as `groksweep train` reads it.
+ *
+ * The JSON schema is a table of scalar leaves addressed by dotted paths
+ * ("optimizer.weight_decay"). The same paths name `--set` overrides and, in
+ * sweeps, grid axes. Every leaf has a documented default; see config_help(). */
+#ifndef GROKSWEEP_CONFIG_H
+#define GROKSWEEP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "task.h"
+
+typedef enum { MODEL_MLP, MODEL_TRANSFORMER } ModelKind;
+typedef enum { INPUT_ONEHOT, INPUT_EMBED_ADD, INPUT_EMBED_CONCAT } InputKind;
+typedef enum { ACT_RELU, ACT_QUADRATIC, ACT_GELU, ACT_TANH } Activation;
+typedef enum { INIT_PYTORCH, INIT_NORMAL } InitKind;
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+typedef enum { OPT_ADAMW, OPT_SGD } OptimizerKind;
+
+typedef struct {
+    ModelKind kind;
+    /* mlp */
+    InputKind input;
+    int width;          /* hidden width N */
+    int depth;          /* number of hidden layers */
+    int embed_dim;      /* embedding width d for embed_add / embed_concat */
+    /* transformer */
+    int n_layers;
+    int d_model;
+    int n_heads;
+    int d_mlp;
+    bool layernorm;
+    /* both */
+    Activation activation;
+    bool bias;          /* mlp: every Linear; transformer: the MLP blocks' Linears */
+    InitKind init_kind;
+    double init_std;    /* for INIT_NORMAL; resolved (never 0) after parsing */
+    double init_scale;  /* alpha: every parameter is multiplied by it */
+} ModelConfig;
+
+typedef struct {
+    OptimizerKind kind;
+    double lr;
+    double weight_decay;
+    double beta1, beta2;
+    double eps;
+    int warmup_steps;
+    double momentum;    /* sgd */
+} OptimizerConfig;
+
+typedef struct {
+    int steps;
+    int batch_size;     /* 0 = full batch */
+    int eval_every;
+    int seed;
+    double early_stop_test_acc;
+    int early_stop_patience; /* 0 = no early stop */
+} TrainConfig;
+
+typedef struct {
+    double threshold;
+    int delay_steps;
+} PhaseConfig;
+
+typedef struct {
+    TaskConfig task;
+    ModelConfig model;
+    LossKind loss;
+    OptimizerConfig optimizer;
+    TrainConfig train;
+    PhaseConfig phase;
+} RunConfig;
+
+/* Fill *cfg with the documented defaults (Gromov's recipe for modular
+ * addition: p = 59, one-hot quadratic MLP, MSE, AdamW). */
+void config_defaults(RunConfig *cfg);
+
+/* Parse a run config from JSON text, applying `--set` overrides
+ * (each "dotted.path=value", value parsed as JSON, else taken as a string)
+ * before validation. Unknown or duplicate keys, wrong types, values out of
+ * range and inconsistent combinations are rejected. Returns 0 on success;
+ * otherwise writes one message naming the key, the value and what is allowed
+ * into err (at most errlen bytes) and returns -1. `source` names the input
+ * in messages (usually the file name). */
+int config_parse(RunConfig *cfg, const char *json_text, const char *source,
+                 const char *const *overrides, int n_overrides, char *err, size_t errlen);
+
+/* Read a file and parse it as config_parse does. An unreadable file is an
+ * error naming the path and the reason. */
+int config_load(RunConfig *cfg, const char *path, const char *const *overrides, int n_overrides,
+                char *err, size_t errlen);
+
+/* Write the fully resolved configuration as compact JSON (all keys, in
+ * schema order) into a newly malloc'd string. Returns NULL on allocation
+ * failure. config_parse of the result gives back the same config. */
+char *config_to_json(const RunConfig *cfg);
+
+/* Print the documentation of every key (path, type, default, allowed
+ * values, meaning) to the stream. */
+void config_help(void *stream);
+
+/* Names of enum values, as they appear in JSON. */
+const char *model_kind_name(ModelKind kind);
+const char *input_kind_name(InputKind kind);
+const char *activation_name(Activation act);
+const char *loss_name(LossKind kind);
+const char *optimizer_name(OptimizerKind kind);
+
+#endif

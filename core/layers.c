@@ -1,0 +1,197 @@
+#include "layers.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+
+#define INV_SQRT2 0.70710678118654752440
+#define INV_SQRT_2PI 0.39894228040143267794
+
+void linear_forward(real *out, const real *in, int in_stride, const real *weight, const real *bias,
+                    int n, int in_dim, int out_dim) {
+    ASSERT(in_stride >= in_dim);
+    if (bias) {
+        for (int i = 0; i < n; i++) memcpy(out + (long)i * out_dim, bias, sizeof(real) * (size_t)out_dim);
+    }
+    cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1, in, in_stride, weight,
+               in_dim, bias ? 1 : 0, out, out_dim);
+}
+
+void linear_backward(real *din, bool accumulate_din, real *dweight, real *dbias, const real *dout,
+                     const real *in, int in_stride, const real *weight, int n, int in_dim, int out_dim) {
+    /* dweight (out_dim, in_dim) += doutᵀ (out_dim, n) · in (n, in_dim) */
+    cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, n, 1, dout, out_dim, in,
+               in_stride, 1, dweight, in_dim);
+    if (dbias) {
+        for (int i = 0; i < n; i++) {
+            const real *row = dout + (long)i * out_dim;
+            for (int j = 0; j < out_dim; j++) dbias[j] += row[j];
+        }
+    }
+    /* din (n, in_dim) = dout (n, out_dim) · weight (out_dim, in_dim) */
+    if (din)
+        cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_dim, out_dim, 1, dout, out_dim,
+                   weight, in_dim, accumulate_din ? 1 : 0, din, in_stride);
+}
+
+void activation_forward(real *out, const real *in, long count, Activation act) {
+    switch (act) {
+    case ACT_RELU:
+        for (long i = 0; i < count; i++) out[i] = in[i] > 0 ? in[i] : 0;
+        break;
+    case ACT_QUADRATIC:
+        for (long i = 0; i < count; i++) out[i] = in[i] * in[i];
+        break;
+    case ACT_GELU:
+        for (long i = 0; i < count; i++) out[i] = (real)(0.5 * in[i] * (1.0 + erf(in[i] * INV_SQRT2)));
+        break;
+    case ACT_TANH:
+        for (long i = 0; i < count; i++) out[i] = (real)tanh(in[i]);
+        break;
+    }
+}
+
+void activation_backward(real *din, const real *dout, const real *in, long count, Activation act) {
+    switch (act) {
+    case ACT_RELU:
+        for (long i = 0; i < count; i++) din[i] = in[i] > 0 ? dout[i] : 0;
+        break;
+    case ACT_QUADRATIC:
+        for (long i = 0; i < count; i++) din[i] = 2 * in[i] * dout[i];
+        break;
+    case ACT_GELU:
+        for (long i = 0; i < count; i++) {
+            double x = in[i];
+            double cdf = 0.5 * (1.0 + erf(x * INV_SQRT2));
+            double pdf = INV_SQRT_2PI * exp(-0.5 * x * x);
+            din[i] = (real)((cdf + x * pdf) * dout[i]);
+        }
+        break;
+    case ACT_TANH:
+        for (long i = 0; i < count; i++) {
+            double t = tanh(in[i]);
+            din[i] = (real)((1.0 - t * t) * dout[i]);
+        }
+        break;
+    }
+}
+
+void layernorm_forward(real *out, real *mean, real *rstd, const real *in, const real *gain,
+                       const real *bias, int n, int c) {
+    for (int i = 0; i < n; i++) {
+        const real *x = in + (long)i * c;
+        real *y = out + (long)i * c;
+        double sum = 0, sq = 0;
+        for (int j = 0; j < c; j++) sum += x[j];
+        double mu = sum / c;
+        for (int j = 0; j < c; j++) sq += (x[j] - mu) * (x[j] - mu);
+        double r = 1.0 / sqrt(sq / c + 1e-5);
+        for (int j = 0; j < c; j++) y[j] = (real)((x[j] - mu) * r * gain[j] + bias[j]);
+        mean[i] = (real)mu;
+        rstd[i] = (real)r;
+    }
+}
+
+void layernorm_backward(real *din, real *dgain, real *dbias, const real *dout, const real *in,
+                        const real *gain, const real *mean, const real *rstd, int n, int c) {
+    for (int i = 0; i < n; i++) {
+        const real *x = in + (long)i * c, *dy = dout + (long)i * c;
+        real *dx = din + (long)i * c;
+        double mu = mean[i], r = rstd[i];
+        double mean_dnorm = 0, mean_dnorm_norm = 0;
+        for (int j = 0; j < c; j++) {
+            double norm = (x[j] - mu) * r;
+            double dnorm = (double)gain[j] * dy[j];
+            mean_dnorm += dnorm;
+            mean_dnorm_norm += dnorm * norm;
+            dgain[j] += (real)(norm * dy[j]);
+            dbias[j] += dy[j];
+        }
+        mean_dnorm /= c;
+        mean_dnorm_norm /= c;
+        for (int j = 0; j < c; j++) {
+            double norm = (x[j] - mu) * r;
+            double dnorm = (double)gain[j] * dy[j];
+            dx[j] += (real)((dnorm - mean_dnorm - norm * mean_dnorm_norm) * r);
+        }
+    }
+}
+
+void attention_forward(real *out, real *probs, const real *q, const real *k, const real *v, int n,
+                       int seq, int q_start, int d, int heads) {
+    ASSERT(d % heads == 0 && q_start >= 0 && q_start < seq);
+    int hd = d / heads, seq_q = seq - q_start;
+    double scale = 1.0 / sqrt((double)hd);
+    for (int i = 0; i < n; i++) {
+        for (int h = 0; h < heads; h++) {
+            for (int tq = 0; tq < seq_q; tq++) {
+                int t = q_start + tq; /* absolute position of this query */
+                const real *qv = q + ((long)i * seq_q + tq) * d + h * hd;
+                real *prob = probs + (((long)i * heads + h) * seq_q + tq) * seq;
+                double max_score = -INFINITY, score[64], total = 0;
+                ASSERT(seq <= 64);
+                for (int j = 0; j <= t; j++) {
+                    const real *kv = k + ((long)i * seq + j) * d + h * hd;
+                    double s = 0;
+                    for (int e = 0; e < hd; e++) s += (double)qv[e] * kv[e];
+                    score[j] = s * scale;
+                    if (score[j] > max_score) max_score = score[j];
+                }
+                for (int j = 0; j <= t; j++) {
+                    score[j] = exp(score[j] - max_score);
+                    total += score[j];
+                }
+                for (int j = 0; j < seq; j++) prob[j] = j <= t ? (real)(score[j] / total) : 0;
+                real *o = out + ((long)i * seq_q + tq) * d + h * hd;
+                for (int e = 0; e < hd; e++) o[e] = 0;
+                for (int j = 0; j <= t; j++) {
+                    const real *vv = v + ((long)i * seq + j) * d + h * hd;
+                    for (int e = 0; e < hd; e++) o[e] += prob[j] * vv[e];
+                }
+            }
+        }
+    }
+}
+
+void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *probs,
+                        const real *q, const real *k, const real *v, int n, int seq, int q_start,
+                        int d, int heads) {
+    int hd = d / heads, seq_q = seq - q_start;
+    real scale = (real)(1.0 / sqrt((double)hd));
+    memset(dk, 0, sizeof(real) * (size_t)n * seq * d);
+    memset(dv, 0, sizeof(real) * (size_t)n * seq * d);
+    for (int i = 0; i < n; i++) {
+        for (int h = 0; h < heads; h++) {
+            for (int tq = 0; tq < seq_q; tq++) {
+                int t = q_start + tq;
+                const real *qv = q + ((long)i * seq_q + tq) * d + h * hd;
+                const real *dov = dout + ((long)i * seq_q + tq) * d + h * hd;
+                const real *prob = probs + (((long)i * heads + h) * seq_q + tq) * seq;
+                real *dqv = dq + ((long)i * seq_q + tq) * d + h * hd;
+                double dprob[64], weighted = 0;
+                for (int j = 0; j <= t; j++) {
+                    const real *vv = v + ((long)i * seq + j) * d + h * hd;
+                    real *dvv = dv + ((long)i * seq + j) * d + h * hd;
+                    double s = 0;
+                    for (int e = 0; e < hd; e++) {
+                        s += (double)dov[e] * vv[e];
+                        dvv[e] += prob[j] * dov[e];
+                    }
+                    dprob[j] = s;
+                    weighted += s * prob[j];
+                }
+                for (int e = 0; e < hd; e++) dqv[e] = 0;
+                for (int j = 0; j <= t; j++) {
+                    real dscore = (real)(prob[j] * (dprob[j] - weighted)) * scale;
+                    const real *kv = k + ((long)i * seq + j) * d + h * hd;
+                    real *dkv = dk + ((long)i * seq + j) * d + h * hd;
+                    for (int e = 0; e < hd; e++) {
+                        dqv[e] += dscore * kv[e];
+                        dkv[e] += dscore * qv[e];
+                    }
+                }
+            }
+        }
+    }
+}

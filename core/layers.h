@@ -1,0 +1,62 @@
+/* Layer primitives: each a *_forward / *_backward pair over plain arrays.
+ *
+ * Conventions (llm.c style): matrices are row-major; n is the number of rows
+ * (examples or example-positions). Parameter gradients are always
+ * ACCUMULATED (+=) into zeroed buffers. Activation gradients are WRITTEN
+ * unless the function says it accumulates. Dense math goes through cblas. */
+#ifndef GROKSWEEP_LAYERS_H
+#define GROKSWEEP_LAYERS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "real.h"
+
+/* out = in · weightᵀ + bias.
+ * out (n, out_dim) row stride out_dim; in (n, in_dim) row stride in_stride
+ * (>= in_dim; lets a layer read one position of a (n, T, d) tensor);
+ * weight (out_dim, in_dim); bias (out_dim) or NULL. */
+void linear_forward(real *out, const real *in, int in_stride, const real *weight, const real *bias,
+                    int n, int in_dim, int out_dim);
+
+/* Backward of linear_forward.
+ * din (n, in_dim) row stride in_stride, written, or accumulated if
+ * accumulate_din, or skipped if NULL; dweight (out_dim, in_dim) +=;
+ * dbias (out_dim) += or NULL; dout (n, out_dim); in, weight as forward. */
+void linear_backward(real *din, bool accumulate_din, real *dweight, real *dbias, const real *dout,
+                     const real *in, int in_stride, const real *weight, int n, int in_dim, int out_dim);
+
+/* out = f(in) elementwise. out (count), in (count). out may equal in only
+ * for activations whose backward does not need the input (none do: keep
+ * them separate). */
+void activation_forward(real *out, const real *in, long count, Activation act);
+
+/* din = f'(in) ⊙ dout, written. din may alias dout. din, dout, in (count). */
+void activation_backward(real *din, const real *dout, const real *in, long count, Activation act);
+
+/* LayerNorm over the last dimension, eps 1e-5, biased variance (PyTorch).
+ * out (n, c); mean, rstd (n) saved for backward; in (n, c); gain, bias (c). */
+void layernorm_forward(real *out, real *mean, real *rstd, const real *in, const real *gain,
+                       const real *bias, int n, int c);
+
+/* Backward of layernorm_forward. din (n, c) ACCUMULATED (it is a residual
+ * stream); dgain, dbias (c) +=; dout (n, c); in, gain, mean, rstd as forward. */
+void layernorm_backward(real *din, real *dgain, real *dbias, const real *dout, const real *in,
+                        const real *gain, const real *mean, const real *rstd, int n, int c);
+
+/* Causal multi-head attention over sequences of length seq for the query
+ * positions [q_start, seq).
+ * out (n, seq - q_start, d); probs (n, heads, seq - q_start, seq) saved for
+ * backward (entries above the diagonal are 0);
+ * q (n, seq - q_start, d); k, v (n, seq, d). Scores are q·k / sqrt(d/heads). */
+void attention_forward(real *out, real *probs, const real *q, const real *k, const real *v, int n,
+                       int seq, int q_start, int d, int heads);
+
+/* Backward of attention_forward. dq (n, seq - q_start, d) written;
+ * dk, dv (n, seq, d) written (zero where no query attends);
+ * dout (n, seq - q_start, d); the rest as forward. */
+void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *probs,
+                        const real *q, const real *k, const real *v, int n, int seq, int q_start,
+                        int d, int heads);
+
+#endif

@@ -1,0 +1,70 @@
+/* Modular-arithmetic tasks of Power et al. 2022 and their train/test split. */
+#ifndef GROKSWEEP_TASK_H
+#define GROKSWEEP_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    OP_ADD,            /* x+y */
+    OP_SUB,            /* x-y */
+    OP_MUL,            /* x*y */
+    OP_DIV,            /* x/y, y != 0 */
+    OP_DIV_ODD_SUB,    /* x/y if y odd else x-y */
+    OP_SQ_SUM,         /* x^2+y^2 */
+    OP_SQ_CROSS,       /* x^2+xy+y^2 */
+    OP_SQ_CROSS_X,     /* x^2+xy+y^2+x */
+    OP_CUBE_XY,        /* x^3+xy */
+    OP_CUBE_XY2_Y,     /* x^3+xy^2+y */
+    OP_COUNT
+} Operation;
+
+typedef struct {
+    Operation op;
+    int p;               /* modulus */
+    double data_fraction;/* fraction of all valid pairs used for training */
+} TaskConfig;
+
+/* One labelled example set: a op b = label (mod p). */
+typedef struct {
+    int n;
+    int *a;      /* (n,) */
+    int *b;      /* (n,) */
+    int *label;  /* (n,) */
+} Examples;
+
+typedef struct {
+    Examples train;
+    Examples test;
+} Dataset;
+
+/* JSON name of an operation ("x+y", ...), and the reverse lookup (returns
+ * OP_COUNT for an unknown name). */
+const char *operation_name(Operation op);
+Operation operation_from_name(const char *name);
+
+/* True when the operation divides, so p must be prime for every y to have
+ * an inverse. */
+bool operation_needs_prime(Operation op);
+
+/* True when the pair (x, y) is in the operation's domain (x/y needs y != 0). */
+bool operation_defined(Operation op, int x, int y);
+
+/* (x op y) mod p, for 0 <= x, y < p and a prime p where division is used. */
+int operation_apply(Operation op, int x, int y, int p);
+
+bool is_prime(int n);
+
+/* Number of pairs in the operation's domain, and the training-set size the
+ * split takes: floor(data_fraction * pairs). */
+int task_pair_count(const TaskConfig *task);
+int task_train_count(const TaskConfig *task);
+
+/* Build all valid pairs, shuffle them with a stream seeded by split_seed,
+ * and put the first task_train_count() into train, the rest into test.
+ * Equal split seeds give nested training sets across data fractions.
+ * Returns 0, or -1 if memory runs out (dataset left empty). */
+int dataset_create(Dataset *ds, const TaskConfig *task, uint64_t split_seed);
+void dataset_free(Dataset *ds);
+
+#endif

@@ -1,0 +1,279 @@
+#include "transformer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "check.h"
+#include "layers.h"
+
+static size_t add_param(ParamTable *table, const char *prefix, const char *name, int rows, int cols,
+                        ParamRole role, int fan_in) {
+    char full[48];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return param_table_add(table, full, rows, cols, role, fan_in);
+}
+
+static void add_block_params(TransformerBlock *blk, ParamTable *table, const ModelConfig *cfg, int index) {
+    char prefix[24];
+    snprintf(prefix, sizeof prefix, "blocks.%d.", index);
+    int d = cfg->d_model, f = cfg->d_mlp;
+    blk->ln1_gain = blk->ln1_bias = blk->ln2_gain = blk->ln2_bias = NO_PARAM;
+    if (cfg->layernorm) {
+        blk->ln1_gain = add_param(table, prefix, "ln1.weight", 1, d, PARAM_NORM_GAIN, d);
+        blk->ln1_bias = add_param(table, prefix, "ln1.bias", 1, d, PARAM_NORM_BIAS, d);
+    }
+    blk->q_weight = add_param(table, prefix, "attn.q.weight", d, d, PARAM_LINEAR_WEIGHT, d);
+    blk->k_weight = add_param(table, prefix, "attn.k.weight", d, d, PARAM_LINEAR_WEIGHT, d);
+    blk->v_weight = add_param(table, prefix, "attn.v.weight", d, d, PARAM_LINEAR_WEIGHT, d);
+    blk->o_weight = add_param(table, prefix, "attn.o.weight", d, d, PARAM_LINEAR_WEIGHT, d);
+    if (cfg->layernorm) {
+        blk->ln2_gain = add_param(table, prefix, "ln2.weight", 1, d, PARAM_NORM_GAIN, d);
+        blk->ln2_bias = add_param(table, prefix, "ln2.bias", 1, d, PARAM_NORM_BIAS, d);
+    }
+    blk->fc_weight = add_param(table, prefix, "mlp.fc.weight", f, d, PARAM_LINEAR_WEIGHT, d);
+    blk->fc_bias = cfg->bias ? add_param(table, prefix, "mlp.fc.bias", 1, f, PARAM_LINEAR_BIAS, d) : NO_PARAM;
+    blk->proj_weight = add_param(table, prefix, "mlp.proj.weight", d, f, PARAM_LINEAR_WEIGHT, f);
+    blk->proj_bias = cfg->bias ? add_param(table, prefix, "mlp.proj.bias", 1, d, PARAM_LINEAR_BIAS, f) : NO_PARAM;
+}
+
+/* Hand out every activation and scratch array from one arena. */
+static void layout_workspace(Transformer *tf, Arena *arena) {
+    const ModelConfig *cfg = &tf->cfg;
+    size_t n = (size_t)tf->max_batch, d = (size_t)cfg->d_model, f = (size_t)cfg->d_mlp;
+    size_t heads = (size_t)cfg->n_heads, seq = SEQ_LEN;
+    tf->x0 = arena_take(arena, n * seq * d);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        TransformerBlock *blk = &tf->blocks[l];
+        size_t seq_q = seq - (size_t)blk->q_start;
+        blk->ln1 = cfg->layernorm ? arena_take(arena, n * seq * d) : NULL;
+        blk->ln1_mean = cfg->layernorm ? arena_take(arena, n * seq) : NULL;
+        blk->ln1_rstd = cfg->layernorm ? arena_take(arena, n * seq) : NULL;
+        blk->q = arena_take(arena, n * seq_q * d);
+        blk->k = arena_take(arena, n * seq * d);
+        blk->v = arena_take(arena, n * seq * d);
+        blk->probs = arena_take(arena, n * heads * seq_q * seq);
+        blk->attn = arena_take(arena, n * seq_q * d);
+        blk->mid = arena_take(arena, n * seq_q * d);
+        blk->ln2 = cfg->layernorm ? arena_take(arena, n * seq_q * d) : NULL;
+        blk->ln2_mean = cfg->layernorm ? arena_take(arena, n * seq_q) : NULL;
+        blk->ln2_rstd = cfg->layernorm ? arena_take(arena, n * seq_q) : NULL;
+        blk->fc_pre = arena_take(arena, n * seq_q * f);
+        blk->fc_post = arena_take(arena, n * seq_q * f);
+        blk->out = arena_take(arena, n * seq_q * d);
+    }
+    tf->lnf = cfg->layernorm ? arena_take(arena, n * d) : NULL;
+    tf->lnf_mean = cfg->layernorm ? arena_take(arena, n) : NULL;
+    tf->lnf_rstd = cfg->layernorm ? arena_take(arena, n) : NULL;
+    tf->dresid[0] = arena_take(arena, n * seq * d);
+    tf->dresid[1] = arena_take(arena, n * seq * d);
+    tf->dmid = arena_take(arena, n * seq * d);
+    tf->dln = arena_take(arena, n * seq * d);
+    tf->dattn = arena_take(arena, n * seq * d);
+    tf->dq = arena_take(arena, n * seq * d);
+    tf->dk = arena_take(arena, n * seq * d);
+    tf->dv = arena_take(arena, n * seq * d);
+    tf->dfc = arena_take(arena, n * seq * f);
+    tf->dfinal = arena_take(arena, n * d);
+}
+
+int transformer_create(Transformer *tf, ParamTable *table, const ModelConfig *cfg, int p, int max_batch) {
+    ASSERT(cfg->kind == MODEL_TRANSFORMER && cfg->n_layers >= 1 && cfg->n_layers <= TRANSFORMER_MAX_LAYERS);
+    ASSERT(cfg->d_model % cfg->n_heads == 0);
+    memset(tf, 0, sizeof *tf);
+    tf->cfg = *cfg;
+    tf->p = p;
+    tf->max_batch = max_batch;
+    int d = cfg->d_model;
+    tf->embed = param_table_add(table, "embed.weight", p + 1, d, PARAM_EMBEDDING, d);
+    tf->pos_embed = param_table_add(table, "pos_embed.weight", SEQ_LEN, d, PARAM_EMBEDDING, d);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        add_block_params(&tf->blocks[l], table, cfg, l);
+        tf->blocks[l].q_start = l == cfg->n_layers - 1 ? SEQ_LEN - 1 : 0;
+    }
+    tf->lnf_gain = tf->lnf_bias = NO_PARAM;
+    if (cfg->layernorm) {
+        tf->lnf_gain = param_table_add(table, "ln_f.weight", 1, d, PARAM_NORM_GAIN, d);
+        tf->lnf_bias = param_table_add(table, "ln_f.bias", 1, d, PARAM_NORM_BIAS, d);
+    }
+    tf->unembed = param_table_add(table, "unembed.weight", p, d, PARAM_LINEAR_WEIGHT, d);
+
+    Arena arena = {NULL, 0};
+    layout_workspace(tf, &arena);
+    tf->work = malloc(sizeof(real) * arena.used);
+    if (!tf->work) return -1;
+    arena = (Arena){tf->work, 0};
+    layout_workspace(tf, &arena);
+    return 0;
+}
+
+void transformer_free(Transformer *tf) {
+    free(tf->work);
+    tf->work = NULL;
+}
+
+static const real *param_or_null(const real *buffer, size_t offset) {
+    return offset == NO_PARAM ? NULL : buffer + offset;
+}
+
+static real *grad_or_null(real *buffer, size_t offset) { return offset == NO_PARAM ? NULL : buffer + offset; }
+
+/* Rows of the query positions [q_start, seq) inside a (n, seq, d) tensor:
+ * either all n*seq rows (stride d) or one row per example (stride seq*d). */
+static void query_rows(int n, int q_start, int d, int *rows, int *stride) {
+    ASSERT(q_start == 0 || q_start == SEQ_LEN - 1);
+    *rows = q_start == 0 ? n * SEQ_LEN : n;
+    *stride = q_start == 0 ? d : SEQ_LEN * d;
+}
+
+/* One block. in (n, seq, d) → blk->out (n, seq - q_start, d). */
+static void block_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, int n) {
+    const ModelConfig *cfg = &tf->cfg;
+    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start, q_rows, q_stride;
+    long all_rows = (long)n * SEQ_LEN, rows = (long)n * seq_q;
+    const real *normed = in;
+    if (cfg->layernorm) {
+        layernorm_forward(blk->ln1, blk->ln1_mean, blk->ln1_rstd, in, params + blk->ln1_gain,
+                          params + blk->ln1_bias, (int)all_rows, d);
+        normed = blk->ln1;
+    }
+    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
+    linear_forward(blk->q, normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, NULL, q_rows, d, d);
+    linear_forward(blk->k, normed, d, params + blk->k_weight, NULL, (int)all_rows, d, d);
+    linear_forward(blk->v, normed, d, params + blk->v_weight, NULL, (int)all_rows, d, d);
+    attention_forward(blk->attn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN, blk->q_start, d, cfg->n_heads);
+    linear_forward(blk->mid, blk->attn, d, params + blk->o_weight, NULL, (int)rows, d, d);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < seq_q; t++) {
+            real *mid = blk->mid + ((long)i * seq_q + t) * d;
+            const real *resid = in + ((long)i * SEQ_LEN + blk->q_start + t) * d;
+            for (int e = 0; e < d; e++) mid[e] += resid[e];
+        }
+    const real *mid_normed = blk->mid;
+    if (cfg->layernorm) {
+        layernorm_forward(blk->ln2, blk->ln2_mean, blk->ln2_rstd, blk->mid, params + blk->ln2_gain,
+                          params + blk->ln2_bias, (int)rows, d);
+        mid_normed = blk->ln2;
+    }
+    linear_forward(blk->fc_pre, mid_normed, d, params + blk->fc_weight, param_or_null(params, blk->fc_bias),
+                   (int)rows, d, f);
+    activation_forward(blk->fc_post, blk->fc_pre, rows * f, cfg->activation);
+    linear_forward(blk->out, blk->fc_post, f, params + blk->proj_weight, param_or_null(params, blk->proj_bias),
+                   (int)rows, f, d);
+    for (long r = 0; r < rows * d; r++) blk->out[r] += blk->mid[r];
+}
+
+/* Backward of block_forward. dout (n, seq_q, d) → din (n, seq, d) written.
+ * dout must not alias din. */
+static void block_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
+                           const real *in, const real *dout, real *din, int n) {
+    const ModelConfig *cfg = &tf->cfg;
+    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start, q_rows, q_stride;
+    long all_rows = (long)n * SEQ_LEN, rows = (long)n * seq_q;
+    bool ln = cfg->layernorm;
+
+    /* MLP branch: dmid = dout + d(MLP(LN2(mid)))/dmid */
+    memcpy(tf->dmid, dout, sizeof(real) * (size_t)(rows * d));
+    linear_backward(tf->dfc, false, grads + blk->proj_weight, grad_or_null(grads, blk->proj_bias), dout,
+                    blk->fc_post, f, params + blk->proj_weight, (int)rows, f, d);
+    activation_backward(tf->dfc, tf->dfc, blk->fc_pre, rows * f, cfg->activation);
+    linear_backward(ln ? tf->dln : tf->dmid, !ln, grads + blk->fc_weight, grad_or_null(grads, blk->fc_bias),
+                    tf->dfc, ln ? blk->ln2 : blk->mid, d, params + blk->fc_weight, (int)rows, d, f);
+    if (ln)
+        layernorm_backward(tf->dmid, grads + blk->ln2_gain, grads + blk->ln2_bias, tf->dln, blk->mid,
+                           params + blk->ln2_gain, blk->ln2_mean, blk->ln2_rstd, (int)rows, d);
+
+    /* residual: din = dmid at the query positions, 0 before them */
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < SEQ_LEN; t++) {
+            real *dst = din + ((long)i * SEQ_LEN + t) * d;
+            if (t < blk->q_start)
+                memset(dst, 0, sizeof(real) * (size_t)d);
+            else
+                memcpy(dst, tf->dmid + ((long)i * seq_q + t - blk->q_start) * d, sizeof(real) * (size_t)d);
+        }
+
+    /* attention branch */
+    linear_backward(tf->dattn, false, grads + blk->o_weight, NULL, tf->dmid, blk->attn, d,
+                    params + blk->o_weight, (int)rows, d, d);
+    attention_backward(tf->dq, tf->dk, tf->dv, tf->dattn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN,
+                       blk->q_start, d, cfg->n_heads);
+    const real *normed = ln ? blk->ln1 : in;
+    real *dnormed = ln ? tf->dln : din;
+    linear_backward(dnormed, !ln, grads + blk->k_weight, NULL, tf->dk, normed, d, params + blk->k_weight,
+                    (int)all_rows, d, d);
+    linear_backward(dnormed, true, grads + blk->v_weight, NULL, tf->dv, normed, d, params + blk->v_weight,
+                    (int)all_rows, d, d);
+    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
+    linear_backward(dnormed + (long)blk->q_start * d, true, grads + blk->q_weight, NULL, tf->dq,
+                    normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, q_rows, d, d);
+    if (ln)
+        layernorm_backward(din, grads + blk->ln1_gain, grads + blk->ln1_bias, tf->dln, in,
+                           params + blk->ln1_gain, blk->ln1_mean, blk->ln1_rstd, (int)all_rows, d);
+}
+
+void transformer_forward(Transformer *tf, const real *params, const int *a, const int *b, int n,
+                         real *logits) {
+    ASSERT(n >= 1 && n <= tf->max_batch);
+    const ModelConfig *cfg = &tf->cfg;
+    int d = cfg->d_model, p = tf->p;
+    const real *embed = params + tf->embed, *pos = params + tf->pos_embed;
+    for (int i = 0; i < n; i++) {
+        int tokens[SEQ_LEN] = {a[i], b[i], p};
+        for (int t = 0; t < SEQ_LEN; t++) {
+            real *x = tf->x0 + ((long)i * SEQ_LEN + t) * d;
+            const real *e = embed + (long)tokens[t] * d, *pe = pos + (long)t * d;
+            for (int j = 0; j < d; j++) x[j] = e[j] + pe[j];
+        }
+    }
+    const real *x = tf->x0;
+    for (int l = 0; l < cfg->n_layers; l++) {
+        block_forward(tf, &tf->blocks[l], params, x, n);
+        x = tf->blocks[l].out;
+    }
+    /* the last block produced only the last position: x is (n, d) */
+    if (cfg->layernorm) {
+        layernorm_forward(tf->lnf, tf->lnf_mean, tf->lnf_rstd, x, params + tf->lnf_gain, params + tf->lnf_bias,
+                          n, d);
+        x = tf->lnf;
+    }
+    linear_forward(logits, x, d, params + tf->unembed, NULL, n, d, p);
+}
+
+void transformer_backward(Transformer *tf, const real *params, real *grads, const real *dlogits,
+                          const int *a, const int *b, int n) {
+    ASSERT(n >= 1 && n <= tf->max_batch);
+    const ModelConfig *cfg = &tf->cfg;
+    int d = cfg->d_model, p = tf->p, last = cfg->n_layers - 1;
+    const real *final_resid = tf->blocks[last].out;
+    real *dresid = tf->dresid[0];
+    if (cfg->layernorm) {
+        linear_backward(tf->dfinal, false, grads + tf->unembed, NULL, dlogits, tf->lnf, d,
+                        params + tf->unembed, n, d, p);
+        memset(dresid, 0, sizeof(real) * (size_t)n * d);
+        layernorm_backward(dresid, grads + tf->lnf_gain, grads + tf->lnf_bias, tf->dfinal, final_resid,
+                           params + tf->lnf_gain, tf->lnf_mean, tf->lnf_rstd, n, d);
+    } else {
+        linear_backward(dresid, false, grads + tf->unembed, NULL, dlogits, final_resid, d,
+                        params + tf->unembed, n, d, p);
+    }
+    for (int l = last; l >= 0; l--) {
+        const real *in = l == 0 ? tf->x0 : tf->blocks[l - 1].out;
+        real *din = tf->dresid[(last - l + 1) % 2];
+        block_backward(tf, &tf->blocks[l], params, grads, in, dresid, din, n);
+        dresid = din;
+    }
+    real *dembed = grads + tf->embed, *dpos = grads + tf->pos_embed;
+    for (int i = 0; i < n; i++) {
+        int tokens[SEQ_LEN] = {a[i], b[i], p};
+        for (int t = 0; t < SEQ_LEN; t++) {
+            const real *dx = dresid + ((long)i * SEQ_LEN + t) * d;
+            real *de = dembed + (long)tokens[t] * d, *dp = dpos + (long)t * d;
+            for (int j = 0; j < d; j++) {
+                de[j] += dx[j];
+                dp[j] += dx[j];
+            }
+        }
+    }
+}

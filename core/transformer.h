@@ -1,0 +1,74 @@
+/* Decoder-only transformer over the three tokens `a b =` (vocabulary p+1,
+ * '=' is token p), logits (p classes) read at the last position.
+ *
+ *   x = E[token] + P[position]
+ *   per block: x = x + Attn(LN1(x)); x = x + MLP(LN2(x))     (pre-LN)
+ *   logits = U · LN_f(x[last])
+ *
+ * LayerNorm is optional (off: LN is the identity and has no parameters, as in
+ * Nanda et al. 2023). Attention is causal, multi-head, without biases; the
+ * MLP is Linear → activation → Linear with optional biases; unembedding has
+ * no bias. Only the last position reaches the logits, so the last block
+ * computes keys and values at every position but queries, attention output
+ * and MLP only at the last one. */
+#ifndef GROKSWEEP_TRANSFORMER_H
+#define GROKSWEEP_TRANSFORMER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "params.h"
+#include "real.h"
+
+#define TRANSFORMER_MAX_LAYERS 16
+#define SEQ_LEN 3
+
+typedef struct {
+    /* parameter offsets (NO_PARAM if absent) */
+    size_t ln1_gain, ln1_bias, q_weight, k_weight, v_weight, o_weight;
+    size_t ln2_gain, ln2_bias, fc_weight, fc_bias, proj_weight, proj_bias;
+    int q_start;     /* first query position this block computes */
+    /* activations; n rows of seq (inputs, keys, values) or seq_q queries */
+    real *ln1;       /* (n, seq, d) or NULL without LayerNorm */
+    real *ln1_mean, *ln1_rstd; /* (n, seq) */
+    real *q;         /* (n, seq_q, d) */
+    real *k, *v;     /* (n, seq, d) */
+    real *probs;     /* (n, heads, seq_q, seq) */
+    real *attn;      /* (n, seq_q, d) attention output before the O projection */
+    real *mid;       /* (n, seq_q, d) residual after attention */
+    real *ln2;       /* (n, seq_q, d) or NULL */
+    real *ln2_mean, *ln2_rstd; /* (n, seq_q) */
+    real *fc_pre, *fc_post;    /* (n, seq_q, d_mlp) */
+    real *out;       /* (n, seq_q, d) residual after the MLP */
+} TransformerBlock;
+
+typedef struct {
+    ModelConfig cfg;
+    int p, max_batch;
+    size_t embed, pos_embed, lnf_gain, lnf_bias, unembed;
+    TransformerBlock blocks[TRANSFORMER_MAX_LAYERS];
+    real *work;
+    real *x0;                   /* (n, seq, d) embeddings */
+    real *lnf, *lnf_mean, *lnf_rstd; /* (n, d) (n) (n) or NULL */
+    /* gradient scratch shared by all blocks */
+    real *dresid[2];            /* (n, seq, d) */
+    real *dmid, *dln, *dattn, *dq, *dk, *dv; /* (n, seq, d) */
+    real *dfc;                  /* (n, seq, d_mlp) */
+    real *dfinal;               /* (n, d) */
+} Transformer;
+
+/* Append the parameters to table and allocate the workspace for up to
+ * max_batch examples. Returns 0, or -1 if memory runs out. */
+int transformer_create(Transformer *tf, ParamTable *table, const ModelConfig *cfg, int p, int max_batch);
+void transformer_free(Transformer *tf);
+
+/* logits (n, p) for examples a, b (n,), n <= max_batch. */
+void transformer_forward(Transformer *tf, const real *params, const int *a, const int *b, int n,
+                         real *logits);
+
+/* Accumulate parameter gradients into grads given dlogits (n, p); must
+ * follow transformer_forward on the same examples. */
+void transformer_backward(Transformer *tf, const real *params, real *grads, const real *dlogits,
+                          const int *a, const int *b, int n);
+
+#endif

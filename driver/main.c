@@ -1,0 +1,49 @@
+/* groksweep: command-line entry point and subcommand dispatch.
+ *
+ * Exit status: 0 success; 1 environment failure (I/O, memory);
+ * 2 bad input (flags, config, unreadable file). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef GROKSWEEP_VERSION
+#define GROKSWEEP_VERSION "unknown"
+#endif
+
+static void print_usage(FILE *out) {
+    fprintf(out,
+            "groksweep %s: map the grokking phase diagram of small networks on modular arithmetic\n"
+            "\n"
+            "usage: groksweep <command> [arguments]\n"
+            "\n"
+            "commands:\n"
+            "  train CONFIG.json [--set key=value ...] [--curve FILE] [--verbose]\n"
+            "        train one grid point and print a JSON summary on stdout\n"
+            "\n"
+            "  groksweep <command> --help   documents a command and every config key\n"
+            "  groksweep --version          prints the version\n"
+            "\n"
+            "exit status: 0 success, 1 environment failure (I/O, memory), 2 bad input\n",
+            GROKSWEEP_VERSION);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 || strcmp(command, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0) {
+        printf("groksweep %s\n", GROKSWEEP_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
+    fprintf(stderr, "groksweep: unknown command \"%s\" (allowed: train; see groksweep --help)\n", command);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,20 @@
+/* The record of one run as JSON (what `groksweep train` prints) and its
+ * learning curve as CSV. */
+#ifndef GROKSWEEP_SUMMARY_H
+#define GROKSWEEP_SUMMARY_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "train.h"
+
+/* A newly malloc'd, pretty-printed JSON summary: status, phase, accuracy
+ * crossing steps, final metrics, steps run, timing, seeds, the BLAS kernel
+ * and the resolved config. Returns NULL if memory runs out. */
+char *run_summary_json(const RunConfig *cfg, const RunResult *result);
+
+/* Write the curve as CSV with a header line. Returns 0, or -1 on a write
+ * error (errno set). */
+int write_curve_csv(FILE *out, const RunResult *result);
+
+#endif

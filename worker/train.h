@@ -1,0 +1,71 @@
+/* Training one grid point: data split, model, optimizer, the training loop
+ * with periodic full-set evaluation, early stop, divergence detection, and
+ * the record of the outcome. */
+#ifndef GROKSWEEP_TRAIN_H
+#define GROKSWEEP_TRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "metrics.h"
+
+/* Metrics over the full training and test sets at one step (parameters
+ * after `step` updates). */
+typedef struct {
+    int step;
+    double train_loss, test_loss, train_acc, test_acc, weight_norm;
+} EvalPoint;
+
+typedef enum { RUN_DONE, RUN_DIVERGED } RunStatus;
+
+/* Seeds of the run's random streams, each a hash of the parameters that
+ * stream depends on and train.seed (never of a rank or process). */
+typedef struct {
+    uint64_t split;   /* task op, p, seed: nested splits across data fractions */
+    uint64_t init;    /* parameter table (names, shapes), p, seed */
+    uint64_t batches; /* split seed, batch size, seed */
+} RunSeeds;
+
+typedef struct {
+    RunStatus status;
+    Phase phase;
+    Crossings crossings;
+    EvalPoint final;
+    int steps_run;        /* optimizer updates performed */
+    bool early_stopped;
+    double wall_seconds;  /* whole run, including setup and evaluation */
+    double ms_per_step;   /* training updates only (forward, backward, update) */
+    int n_train, n_test;
+    size_t n_params;
+    RunSeeds seeds;
+    EvalPoint *curve;     /* (curve_len) every evaluation, in step order */
+    int curve_len;
+} RunResult;
+
+/* Called after every evaluation; return false to stop the run early (it is
+ * then recorded as done at that step). */
+typedef bool (*EvalCallback)(const EvalPoint *point, void *context);
+
+/* Seeds for a configuration (needs the model's parameter table, so it
+ * builds one). Returns 0, or -1 if memory runs out. */
+int run_seeds(const RunConfig *cfg, RunSeeds *seeds);
+
+/* Train one configuration (already validated by config_parse). On success
+ * returns 0 and fills *result (free with run_result_free). A diverged run
+ * is a success with status RUN_DIVERGED. Returns -1 with a message in err
+ * only for environment failures (out of memory). on_eval may be NULL. */
+int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, void *context, char *err,
+              size_t errlen);
+
+void run_result_free(RunResult *result);
+
+/* Limit OpenBLAS to one thread (one rank, one core). */
+void blas_use_one_thread(void);
+
+/* OpenBLAS build configuration and the CPU kernel it selected. */
+const char *blas_config(void);
+const char *blas_core_name(void);
+
+#endif
