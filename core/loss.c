@@ -22,12 +22,17 @@ double loss_sum(LossKind kind, const real *logits, const int *labels, int n, int
             for (int j = 1; j < p; j++)
                 if (row[j] > max_logit) max_logit = row[j];
             double sum_exp = 0;
-            for (int j = 0; j < p; j++) sum_exp += exp(row[j] - max_logit);
-            double log_norm = max_logit + log(sum_exp);
-            total += log_norm - row[label];
-            if (drow)
-                for (int j = 0; j < p; j++)
-                    drow[j] = (real)((exp(row[j] - log_norm) - (j == label)) / n);
+            for (int j = 0; j < p; j++) {
+                double e = exp(row[j] - max_logit);
+                sum_exp += e;
+                if (drow) drow[j] = (real)e; /* reused below: one exp per logit */
+            }
+            total += max_logit + log(sum_exp) - row[label];
+            if (drow) {
+                double scale = 1.0 / (sum_exp * n);
+                for (int j = 0; j < p; j++) drow[j] = (real)(drow[j] * scale);
+                drow[label] -= (real)(1.0 / n);
+            }
         } else {
             double sq = 0;
             for (int j = 0; j < p; j++) {
