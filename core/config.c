@@ -532,17 +532,23 @@ static int write_error(char *err, size_t errlen, const char *fmt, ...) {
 typedef struct {
     RunConfig cfg;           /* being filled; copied out on success */
     bool set[FIELD_COUNT];   /* explicitly given in the JSON or by --set */
+    bool overridden[FIELD_COUNT]; /* given by --set */
     const char *source;      /* names the input in messages */
     char *err;
     size_t errlen;
 } Parser;
+
+/* Where a field's value came from, for messages: "--set" or the source. */
+static const char *origin(const Parser *ps, const Field *f) {
+    return ps->overridden[f - fields] ? "--set" : ps->source;
+}
 
 /* Report that a field's JSON value is not one it accepts. Returns -1. */
 static int reject_value(Parser *ps, const Field *f, const cJSON *item) {
     char value[VALUE_TEXT_CAPACITY], allowed[LIST_TEXT_CAPACITY];
     format_json(item, value, sizeof value);
     describe_allowed(f, allowed, sizeof allowed);
-    return write_error(ps->err, ps->errlen, "%s: %s = %s: must be %s", ps->source, f->path, value, allowed);
+    return write_error(ps->err, ps->errlen, "%s: %s = %s: must be %s", origin(ps, f), f->path, value, allowed);
 }
 
 /* Report an unknown member `name` of `section` holding `item`. Returns -1. */
@@ -646,24 +652,27 @@ static int check_consistency(Parser *ps) {
         int failed = ps->set[id] ? failed_condition((FieldId)id, cfg) : -1;
         if (failed < 0) continue;
         const Field *selector = &fields[fields[failed].selector];
+        /* `--set model.kind=transformer` switches kind: keys the file gave
+         * for the old kind no longer apply and are dropped. */
+        if (ps->overridden[selector - fields] && !ps->overridden[id]) continue;
         char condition[LIST_TEXT_CAPACITY];
         describe_condition(&fields[failed], condition, sizeof condition);
         format_field_value(&fields[id], cfg, value, sizeof value);
-        return write_error(ps->err, ps->errlen, "%s: %s = %s: applies only when %s (%s is \"%s\")", ps->source,
-                           fields[id].path, value, condition, selector->path,
+        return write_error(ps->err, ps->errlen, "%s: %s = %s: applies only when %s (%s is \"%s\")",
+                           origin(ps, &fields[id]), fields[id].path, value, condition, selector->path,
                            selector->name_of(int_value(cfg, selector->offset)));
     }
     const TaskConfig *task = &cfg->task;
     if (operation_needs_prime(task->op) && !is_prime(task->p))
         return write_error(ps->err, ps->errlen, "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
-                           ps->source, task->p, operation_name(task->op));
+                           origin(ps, &fields[F_TASK_P]), task->p, operation_name(task->op));
     int pairs = task_pair_count(task), train = task_train_count(task);
     if (train < 1 || pairs - train < 1) {
         format_field_value(&fields[F_TASK_DATA_FRACTION], cfg, value, sizeof value);
         return write_error(ps->err, ps->errlen,
                            "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d training and "
                            "%d test examples; need at least 1 of each",
-                           ps->source, value, pairs, task->p, train, pairs - train);
+                           origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs, task->p, train, pairs - train);
     }
     const ModelConfig *model = &cfg->model;
     if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
@@ -730,6 +739,8 @@ static int apply_overrides(Parser *ps, cJSON *root, const char *const *overrides
         if (value && path) {
             memcpy(path, arg, path_len);
             path[path_len] = '\0';
+            int id = field_by_path(path);
+            if (id >= 0) ps->overridden[id] = true;
             rc = set_at_path(root, path, value);
         } else {
             cJSON_Delete(value);

@@ -370,7 +370,8 @@ static void test_load_file(void) {
 
     const char *bad[] = {"optimizer.lr=-1"};
     CHECK(config_load(&loaded, path, bad, 1, err, sizeof err) == -1, "bad override through load");
-    CHECK(strstr(err, path) == err && strstr(err, "optimizer.lr = -1: must be a number > 0"), "got [%s]", err);
+    CHECK(strstr(err, "--set: optimizer.lr = -1: must be a number > 0") == err, "an override's error names --set, got [%s]",
+          err);
 
     file = fopen(path, "w");
     fputs("{\"task\": {\"p\": 59}\n}", file);
@@ -428,7 +429,7 @@ static void test_overrides(void) {
     const char *unknown_section[] = {"modle.width=256"};
     expect_error_with("{}", unknown_section, 1, "unknown key modle", "256", "did you mean model?");
     const char *out_of_range[] = {"optimizer.weight_decay=-1"};
-    expect_error_with(example_json, out_of_range, 1, "run.json: optimizer.weight_decay = -1: must be a number >= 0",
+    expect_error_with(example_json, out_of_range, 1, "--set: optimizer.weight_decay = -1: must be a number >= 0",
                       NULL, NULL);
     const char *bad_int[] = {"train.steps=1.5"};
     expect_error_with("{}", bad_int, 1, "train.steps = 1.5", "integer", NULL);
@@ -436,9 +437,17 @@ static void test_overrides(void) {
     expect_error_with("{}", bad_enum, 1, "model.activation = \"sigmoid\"", "one of", NULL);
     const char *section_scalar[] = {"task=5"};
     expect_error_with("{}", section_scalar, 1, "task = 5", "must be a JSON object", NULL);
-    const char *wrong_kind[] = {"model.kind=transformer"};
-    expect_error_with("{\"model\": {\"width\": 64}}", wrong_kind, 1, "model.width = 64",
-                      "(model.kind is \"transformer\")", NULL);
+    const char *wrong_kind[] = {"model.kind=transformer", "model.width=64"};
+    expect_error_with("{}", wrong_kind, 2, "--set: model.width = 64", "(model.kind is \"transformer\")", NULL);
+
+    /* Switching kind by --set drops the file's keys for the old kind. */
+    const char *switch_kind[] = {"model.kind=transformer"};
+    RunConfig switched;
+    expect_ok(&switched, "{\"model\": {\"width\": 64, \"init\": {\"kind\": \"normal\", \"std\": 0.1}}}", switch_kind, 1);
+    CHECK(switched.model.kind == MODEL_TRANSFORMER && switched.model.d_model == 128, "kind switched by --set");
+    const char *switch_init[] = {"model.init.kind=pytorch"};
+    expect_ok(&switched, "{\"model\": {\"init\": {\"kind\": \"normal\", \"std\": 0.1}}}", switch_init, 1);
+    CHECK(switched.model.init_kind == INIT_PYTORCH, "init kind switched by --set");
 }
 
 /* config_to_json must parse back to the same config and the same text. */
