@@ -1,0 +1,408 @@
+#!/usr/bin/python3
+"""PyTorch numerical reference for the C models, losses and AdamW.
+
+usage: torch_crosscheck.py EXPORT_BINARY CONFIG.json OUT.bin [--set key=value ...]
+
+Runs `EXPORT_BINARY CONFIG.json OUT.bin` (tests/export_reference.c, whose
+header comment defines the file format), which writes the training set, the
+initial parameters and, for a few full-batch AdamW steps, the loss, every
+gradient and the parameters after each update, all computed by the float32 C
+code. This script builds the same model in PyTorch in float64, loads the
+initial parameters by name, and replays the steps with torch autograd and
+torch.optim.AdamW. It compares, per step, the loss, every gradient tensor and
+every parameter tensor after the update, prints a table of relative errors
+||c - ref||_2 / max(||ref||_2, 1e-12) and exits 1 if any exceeds TOLERANCE.
+
+The torch side runs its own trajectory: it takes only the initial parameters
+from the C side, never the parameters after an update, so an error in any
+step propagates into all later comparisons.
+
+Tolerance. The C side is float32 (unit round-off 6e-8); forward and backward
+through a few matmuls, softmaxes and LayerNorms accumulate relative errors of
+order 1e-7..1e-6 per tensor, well below TOLERANCE = 1e-4, while any
+mistake in the math (a wrong index, a missing term, a wrong scale) gives
+errors of order 1e-2 or more. Parameters after the updates are compared with
+the same tolerance, without any allowance for Adam's normalization, because
+that normalization cannot blow float32 gradient errors up: the update of one
+element, lr * m_hat / (sqrt(v_hat) + eps), depends on its gradient g with
+slope at most about lr / eps (at step 1 it is lr * g / (|g| + eps), slope
+lr * eps / (|g| + eps)^2 <= lr / eps). A gradient error dg therefore moves
+an element by at most ~lr * |dg| / eps, even if it flips the sign of a tiny
+gradient: a 1e-9 gradient turned into -1e-9 changes the update by about
+0.2 * lr, not 2 * lr. Measured on the configurations in tests/data (three
+steps, eps 1e-8): no gradient has a different sign in C and in the reference,
+about 600 elements of crosscheck_mlp_onehot_mse have |g| < 1e-7 (down to
+2e-10) and deviate by up to 1e-4 * lr, and the largest per-element parameter
+deviation anywhere is ~6e-4 * lr, at elements with large gradients, which is
+float32 rounding of the stored parameter values themselves (6e-8 * |w|, |w|
+up to ~4 for N(0, 1) embeddings). Per-tensor parameter errors are 3e-8..3e-6
+(the largest for LayerNorm biases, which start at 0 and so have small norms).
+On failure the script prints the worst elements of each failing tensor with
+their reference gradients, which shows whether tiny gradients are involved.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TOLERANCE = 1e-4  # loss, every gradient tensor, every parameter tensor
+SEQ_LEN = 3       # transformer input: a, b, '='
+LN_EPS = 1e-5
+
+
+def fail(message):
+    print(f"torch_crosscheck: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+# --------------------------------------------------------------------------
+# Reading the export
+
+
+def run_export(binary, config, out, extra):
+    cmd = [binary, config, out] + extra
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        fail(f"{' '.join(cmd)} exited with status {proc.returncode}")
+
+
+class Reader:
+    def __init__(self, data, offset):
+        self.data = data
+        self.offset = offset
+
+    def take(self, dtype, count):
+        dtype = np.dtype(dtype)
+        size = dtype.itemsize * count
+        if self.offset + size > len(self.data):
+            fail(f"export is truncated: need {size} bytes at offset {self.offset}, file has {len(self.data)}")
+        arr = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
+        self.offset += size
+        return arr
+
+
+def read_export(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    newline = data.find(b"\n")
+    if newline < 0:
+        fail(f"{path}: no header line")
+    header = json.loads(data[:newline].decode("utf-8"))
+    n, total, steps = header["n"], header["total"], header["steps"]
+    sizes = [rows * cols for rows, cols in (v["shape"] for v in header["params"])]
+    if sum(sizes) != total:
+        fail(f"{path}: parameter shapes add up to {sum(sizes)}, header says total {total}")
+    r = Reader(data, newline + 1)
+    a = r.take("<i4", n).astype(np.int64)
+    b = r.take("<i4", n).astype(np.int64)
+    label = r.take("<i4", n).astype(np.int64)
+    init = r.take("<f4", total)
+    records = []
+    for _ in range(steps):
+        loss = float(r.take("<f8", 1)[0])
+        grads = r.take("<f4", total)
+        params = r.take("<f4", total)
+        records.append({"loss": loss, "grads": grads, "params": params})
+    if r.offset != len(data):
+        fail(f"{path}: {len(data) - r.offset} unexpected trailing bytes")
+    p = header["p"]
+    for name, arr in (("a", a), ("b", b), ("label", label)):
+        if arr.min() < 0 or arr.max() >= p:
+            fail(f"{path}: {name} out of range [0, {p})")
+    return header, a, b, label, init, records
+
+
+def split_flat(flat, views):
+    """Flat table-order buffer -> {name: float64 array of shape (rows, cols)}."""
+    out, offset = {}, 0
+    for v in views:
+        rows, cols = v["shape"]
+        out[v["name"]] = np.asarray(flat[offset:offset + rows * cols], dtype=np.float64).reshape(rows, cols)
+        offset += rows * cols
+    return out
+
+
+# --------------------------------------------------------------------------
+# Models (float64 reference)
+
+
+def activation(kind):
+    if kind == "relu":
+        return F.relu
+    if kind == "quadratic":
+        return lambda x: x * x
+    if kind == "gelu":
+        return lambda x: F.gelu(x)  # exact erf form (approximate="none")
+    if kind == "tanh":
+        return torch.tanh
+    fail(f"unknown activation {kind!r}")
+
+
+class Mlp(nn.Module):
+    def __init__(self, m, p):
+        super().__init__()
+        self.p, self.input = p, m["input"]
+        self.act = activation(m["activation"])
+        width, depth, bias = m["width"], m["depth"], m["bias"]
+        if self.input == "onehot":
+            in_dim = 2 * p
+        else:
+            d = m["embed_dim"]
+            self.embed = nn.Embedding(p, d)
+            in_dim = d if self.input == "embed_add" else 2 * d
+        self.layers = nn.ModuleList(
+            nn.Linear(in_dim if l == 0 else width, width, bias=bias) for l in range(depth))
+        self.out = nn.Linear(width, p, bias=bias)
+
+    def forward(self, a, b):
+        if self.input == "onehot":
+            x = torch.cat([F.one_hot(a, self.p), F.one_hot(b, self.p)], dim=1).to(torch.float64)
+        elif self.input == "embed_add":
+            x = self.embed(a) + self.embed(b)
+        elif self.input == "embed_concat":
+            x = torch.cat([self.embed(a), self.embed(b)], dim=1)
+        else:
+            fail(f"unknown model.input {self.input!r}")
+        for layer in self.layers:
+            x = self.act(layer(x))
+        return self.out(x)
+
+
+def norm_or_identity(layernorm, d):
+    return nn.LayerNorm(d, eps=LN_EPS) if layernorm else nn.Identity()
+
+
+class Attention(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        hd = d // self.heads
+
+        def split(y):
+            return y.view(n, t, self.heads, hd).transpose(1, 2)  # (n, heads, t, hd)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+        causal = torch.ones(t, t, dtype=torch.bool).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+        y = torch.softmax(scores, dim=-1) @ v  # (n, heads, t, hd)
+        return self.o(y.transpose(1, 2).reshape(n, t, d))
+
+
+class MlpBlock(nn.Module):
+    def __init__(self, d, f, bias, act):
+        super().__init__()
+        self.fc = nn.Linear(d, f, bias=bias)
+        self.proj = nn.Linear(f, d, bias=bias)
+        self.act = act
+
+    def forward(self, x):
+        return self.proj(self.act(self.fc(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        d = m["d_model"]
+        self.ln1 = norm_or_identity(m["layernorm"], d)
+        self.attn = Attention(d, m["n_heads"])
+        self.ln2 = norm_or_identity(m["layernorm"], d)
+        self.mlp = MlpBlock(d, m["d_mlp"], m["bias"], activation(m["activation"]))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, m, p):
+        super().__init__()
+        d = m["d_model"]
+        if d % m["n_heads"]:
+            fail("model.d_model must be divisible by model.n_heads")
+        self.p = p
+        self.embed = nn.Embedding(p + 1, d)
+        self.pos_embed = nn.Embedding(SEQ_LEN, d)
+        self.blocks = nn.ModuleList(Block(m) for _ in range(m["n_layers"]))
+        self.ln_f = norm_or_identity(m["layernorm"], d)
+        self.unembed = nn.Linear(d, p, bias=False)
+
+    def forward(self, a, b):
+        eq = torch.full_like(a, self.p)
+        tokens = torch.stack([a, b, eq], dim=1)  # (n, 3)
+        x = self.embed(tokens) + self.pos_embed.weight[None, :, :]
+        for block in self.blocks:
+            x = block(x)
+        return self.unembed(self.ln_f(x[:, -1, :]))
+
+
+def build_model(cfg, p):
+    m = cfg["model"]
+    if m["kind"] == "mlp":
+        return Mlp(m, p)
+    if m["kind"] == "transformer":
+        return Transformer(m, p)
+    fail(f"unknown model.kind {m['kind']!r}")
+
+
+def loss_fn(kind, logits, label, p):
+    if kind == "cross_entropy":
+        return F.cross_entropy(logits, label)
+    if kind == "mse":
+        return F.mse_loss(logits, F.one_hot(label, p).to(logits.dtype))
+    fail(f"unknown loss {kind!r}")
+
+
+def match_parameters(model, views):
+    """{name: torch parameter}; asserts the two name sets and shapes agree."""
+    torch_params = dict(model.named_parameters())
+    names = [v["name"] for v in views]
+    assert len(set(names)) == len(names), f"duplicate names in the export header: {names}"
+    missing = [nm for nm in names if nm not in torch_params]
+    uncovered = [nm for nm in torch_params if nm not in names]
+    assert not missing, f"export tensors with no torch parameter: {missing}"
+    assert not uncovered, f"torch parameters not in the export: {uncovered}"
+    for v in views:
+        rows, cols = v["shape"]
+        shape = tuple(torch_params[v["name"]].shape)
+        # a vector is stored as (1, cols); torch keeps biases and LayerNorm params 1-D
+        ok = shape == (rows, cols) or (rows == 1 and shape == (cols,))
+        assert ok, f"{v['name']}: export shape {(rows, cols)} vs torch shape {shape}"
+    return torch_params
+
+
+# --------------------------------------------------------------------------
+# Comparison
+
+
+def rel_error(c, ref):
+    c = np.asarray(c, dtype=np.float64).ravel()
+    ref = np.asarray(ref, dtype=np.float64).ravel()
+    return float(np.linalg.norm(c - ref) / max(np.linalg.norm(ref), 1e-12))
+
+
+def worst_elements(c, ref, grad_ref, k=3):
+    c, ref = c.ravel(), ref.ravel()
+    diff = np.abs(c - ref)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    idx = np.argsort(-diff)[:k]
+    lines = []
+    for i in idx:
+        g = f", ref grad {grad_ref.ravel()[i]:.3e}" if grad_ref is not None else ""
+        lines.append(f"      [{i}] c {c[i]:.9g}  ref {ref[i]:.9g}  |diff| {diff[i]:.3e}{g}")
+    return lines
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    binary, config_path, out_path, extra = argv[1], argv[2], argv[3], argv[4:]
+    run_export(binary, config_path, out_path, extra)
+    header, a_np, b_np, label_np, init_flat, records = read_export(out_path)
+
+    cfg, p, views = header["config"], header["p"], header["params"]
+    opt = cfg["optimizer"]
+    if opt["kind"] != "adamw":
+        fail(f"optimizer.kind {opt['kind']!r}: only adamw is cross-checked")
+
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.float64)
+    model = build_model(cfg, p).to(torch.float64)
+    params = match_parameters(model, views)
+    init = split_flat(init_flat, views)
+    with torch.no_grad():
+        for v in views:
+            params[v["name"]].copy_(torch.from_numpy(init[v["name"]]).reshape(params[v["name"]].shape))
+
+    a, b, label = (torch.from_numpy(x) for x in (a_np, b_np, label_np))
+    lr, warmup = opt["lr"], opt["warmup_steps"]
+    beta1, beta2 = opt["betas"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(beta1, beta2), eps=opt["eps"],
+                                  weight_decay=opt["weight_decay"], amsgrad=False, foreach=False)
+
+    names = [v["name"] for v in views]
+    errors = {}  # (row, column) -> relative error
+    failures = []
+    for step, rec in enumerate(records, start=1):
+        optimizer.zero_grad(set_to_none=False)
+        logits = model(a, b)
+        loss = loss_fn(cfg["loss"], logits, label, p)
+        loss.backward()
+        ref_loss = loss.item()
+        err = abs(rec["loss"] - ref_loss) / max(abs(ref_loss), 1e-12)
+        errors[("loss", f"g{step}")] = err
+        if not err <= TOLERANCE:
+            failures.append(f"step {step} loss: c {rec['loss']:.12g} ref {ref_loss:.12g} rel {err:.3e}")
+
+        c_grads = split_flat(rec["grads"], views)
+        ref_grads = {}
+        for name in names:
+            ref = params[name].grad.detach().numpy().reshape(c_grads[name].shape).copy()
+            ref_grads[name] = ref
+            err = rel_error(c_grads[name], ref)
+            errors[(name, f"g{step}")] = err
+            if not err <= TOLERANCE:
+                failures.append(f"step {step} grad {name}: rel {err:.3e}")
+                failures.extend(worst_elements(c_grads[name], ref, None))
+
+        # lr_t = lr * min(1, t / warmup_steps) for update t (1-based)
+        factor = min(1.0, step / warmup) if warmup > 0 else 1.0
+        for group in optimizer.param_groups:
+            group["lr"] = lr * factor
+        optimizer.step()
+
+        c_params = split_flat(rec["params"], views)
+        for name in names:
+            ref = params[name].detach().numpy().reshape(c_params[name].shape)
+            err = rel_error(c_params[name], ref)
+            errors[(name, f"w{step}")] = err
+            if not err <= TOLERANCE:
+                failures.append(f"step {step} param {name}: rel {err:.3e}")
+                failures.extend(worst_elements(c_params[name], ref, ref_grads[name]))
+
+    steps = len(records)
+    columns = [f"g{s}" for s in range(1, steps + 1)] + [f"w{s}" for s in range(1, steps + 1)]
+    width = max(len(nm) for nm in names + ["loss"])
+    m = cfg["model"]
+    print(f"{os.path.basename(config_path)}: {m['kind']}, p {p}, n {header['n']}, "
+          f"{header['total']} parameters, loss {cfg['loss']}, {steps} AdamW steps "
+          f"(lr {lr}, wd {opt['weight_decay']}, warmup {warmup})")
+    print("relative errors ||c - ref|| / ||ref||;  gS: gradient (loss) at step S, "
+          f"wS: parameters after update S; tolerance {TOLERANCE:g}")
+    print(f"{'tensor':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))
+    for row in ["loss"] + names:
+        cells = []
+        for col in columns:
+            e = errors.get((row, col))
+            cells.append(f"{'':>9}" if e is None else f"{e:9.2e}" + ("!" if not e <= TOLERANCE else ""))
+        print(f"{row:<{width}}  " + "  ".join(cells))
+    worst = max(errors.values(), key=lambda e: e if e == e else math.inf)
+    print(f"max relative error {worst:.3e}")
+    if failures:
+        print(f"FAIL: {sum(1 for f in failures if not f.startswith(' '))} comparisons above tolerance {TOLERANCE:g}")
+        for line in failures:
+            print("  " + line)
+        return 1
+    print("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
