@@ -36,11 +36,10 @@ static void print_train_help(FILE *out) {
     config_help(out);
 }
 
-static bool print_eval(const EvalPoint *e, void *context) {
+static void print_eval(const EvalPoint *e, void *context) {
     (void)context;
     fprintf(stderr, "step %7d  train loss %.4e acc %.4f  test loss %.4e acc %.4f  |w| %.3f\n", e->step,
             e->train_loss, e->train_acc, e->test_loss, e->test_acc, e->weight_norm);
-    return true;
 }
 
 int command_train(int argc, char **argv) {
@@ -103,7 +102,8 @@ int command_train(int argc, char **argv) {
 
     blas_use_one_thread();
     RunResult result;
-    if (train_run(&cfg, &result, verbose ? print_eval : NULL, NULL, err, sizeof err) != 0) {
+    RunHooks hooks = {.on_eval = print_eval};
+    if (train_run(&cfg, &result, verbose ? &hooks : NULL, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep train: %s\n", err);
         if (curve) fclose(curve);
         return EXIT_ENVIRONMENT;

@@ -154,14 +154,17 @@ static void test_phase_rule(void) {
     CHECK(c.test_step[3] == 20 && c.test_phase_step == 20 && c.train_phase_step == 10, "test crossings");
 }
 
+/* should_stop hook: true from the 26th call on. */
+static bool stop_after_25(void *context) { return ++*(int *)context > 25; }
+
 static void test_training_outcomes(void) {
     const char *small = "{\"task\": {\"p\": 23, \"data_fraction\": 0.5}, \"model\": {\"width\": 64},"
                         " \"train\": {\"steps\": 60, \"eval_every\": 10}}";
     RunConfig cfg = parse(small);
     RunResult r1, r2;
     char err[256];
-    CHECK(train_run(&cfg, &r1, NULL, NULL, err, sizeof err) == 0, "%s", err);
-    CHECK(train_run(&cfg, &r2, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r1, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r2, NULL, err, sizeof err) == 0, "%s", err);
     CHECK(r1.curve_len == 7 && r1.steps_run == 60 && r1.status == RUN_DONE, "7 evaluations, 60 steps");
     int differ = 0;
     for (int i = 0; i < r1.curve_len; i++)
@@ -173,8 +176,8 @@ static void test_training_outcomes(void) {
 
     /* minibatches: deterministic too, and the final eval is at the last step */
     cfg.train.batch_size = 50;
-    CHECK(train_run(&cfg, &r1, NULL, NULL, err, sizeof err) == 0, "%s", err);
-    CHECK(train_run(&cfg, &r2, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r1, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r2, NULL, err, sizeof err) == 0, "%s", err);
     CHECK(r1.final.step == 60 && r1.final.train_loss == r2.final.train_loss && r1.final.test_acc == r2.final.test_acc,
           "minibatch runs repeat exactly");
     run_result_free(&r1);
@@ -185,7 +188,7 @@ static void test_training_outcomes(void) {
     cfg.optimizer.kind = OPT_SGD;
     cfg.optimizer.lr = 1e30;
     cfg.optimizer.momentum = 0;
-    CHECK(train_run(&cfg, &r1, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r1, NULL, err, sizeof err) == 0, "%s", err);
     CHECK(r1.status == RUN_DIVERGED && r1.phase == PHASE_NONE, "status %d phase %d", r1.status, r1.phase);
     CHECK(r1.steps_run < 60 && !isfinite(r1.final.train_loss), "stopped at step %d", r1.steps_run);
     run_result_free(&r1);
@@ -194,8 +197,17 @@ static void test_training_outcomes(void) {
     cfg = parse(small);
     cfg.train.early_stop_test_acc = 0;
     cfg.train.early_stop_patience = 2;
-    CHECK(train_run(&cfg, &r1, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(train_run(&cfg, &r1, NULL, err, sizeof err) == 0, "%s", err);
     CHECK(r1.early_stopped && r1.steps_run == 10 && r1.curve_len == 2, "early stop after %d steps", r1.steps_run);
+    run_result_free(&r1);
+
+    /* an interrupted run says so and stops at once */
+    cfg = parse(small);
+    int calls = 0;
+    RunHooks hooks = {.should_stop = stop_after_25, .context = &calls};
+    CHECK(train_run(&cfg, &r1, &hooks, err, sizeof err) == 0, "%s", err);
+    CHECK(r1.status == RUN_INTERRUPTED && r1.steps_run == 25 && r1.phase == PHASE_NONE,
+          "interrupted: status %d after %d steps", r1.status, r1.steps_run);
     run_result_free(&r1);
 }
 

@@ -25,7 +25,9 @@ static cJSON *seed_string(uint64_t seed) {
 
 char *run_summary_json(const RunConfig *cfg, const RunResult *result) {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "status", result->status == RUN_DONE ? "done" : "diverged");
+    cJSON_AddStringToObject(root, "status", result->status == RUN_DONE       ? "done"
+                                        : result->status == RUN_DIVERGED ? "diverged"
+                                                                         : "interrupted");
     cJSON_AddStringToObject(root, "phase", phase_name(result->phase));
     cJSON_AddItemToObject(root, "train_acc_step", crossing_object(result->crossings.train_step));
     cJSON_AddItemToObject(root, "test_acc_step", crossing_object(result->crossings.test_step));

@@ -110,8 +110,7 @@ static void run_state_free(RunState *s) {
     free(s->batch.label);
 }
 
-int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, void *context, char *err,
-              size_t errlen) {
+int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen) {
     double start_time = now_seconds();
     memset(result, 0, sizeof *result);
     crossings_init(&result->crossings);
@@ -151,8 +150,12 @@ int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, voi
 
     double train_seconds = 0;
     int streak = 0;
-    bool diverged = false, stop = false;
+    bool diverged = false, stop = false, interrupted = false;
     for (int step = 0;; step++) {
+        if (hooks && hooks->should_stop && hooks->should_stop(hooks->context)) {
+            interrupted = true;
+            break;
+        }
         bool last = step == tc->steps;
         bool eval_now = last || step % tc->eval_every == 0;
         EvalPoint point = {.step = step};
@@ -190,7 +193,7 @@ int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, voi
                     result->early_stopped = true;
                     stop = true;
                 }
-                if (on_eval && !on_eval(&point, context)) stop = true;
+                if (hooks && hooks->on_eval) hooks->on_eval(&point, hooks->context);
             }
         }
         if (diverged || last || stop) break;
@@ -200,9 +203,9 @@ int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, voi
         result->steps_run++;
     }
 
-    result->status = diverged ? RUN_DIVERGED : RUN_DONE;
-    result->final = result->curve[result->curve_len - 1];
-    result->phase = diverged ? PHASE_NONE
+    result->status = interrupted ? RUN_INTERRUPTED : diverged ? RUN_DIVERGED : RUN_DONE;
+    if (result->curve_len > 0) result->final = result->curve[result->curve_len - 1];
+    result->phase = diverged || interrupted ? PHASE_NONE
                              : phase_classify(result->crossings.train_phase_step,
                                               result->crossings.test_phase_step, cfg->phase.delay_steps);
     result->ms_per_step = result->steps_run > 0 ? 1e3 * train_seconds / result->steps_run : 0;

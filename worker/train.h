@@ -18,7 +18,7 @@ typedef struct {
     double train_loss, test_loss, train_acc, test_acc, weight_norm;
 } EvalPoint;
 
-typedef enum { RUN_DONE, RUN_DIVERGED } RunStatus;
+typedef enum { RUN_DONE, RUN_DIVERGED, RUN_INTERRUPTED } RunStatus;
 
 /* Seeds of the run's random streams, each a hash of the parameters that
  * stream depends on and train.seed (never of a rank or process). */
@@ -44,9 +44,15 @@ typedef struct {
     int curve_len;
 } RunResult;
 
-/* Called after every evaluation; return false to stop the run early (it is
- * then recorded as done at that step). */
-typedef bool (*EvalCallback)(const EvalPoint *point, void *context);
+/* Optional observers of a run. on_eval is called after every evaluation;
+ * should_stop before every training step: returning true abandons the run
+ * (status RUN_INTERRUPTED, to be run again later). It is called often, so
+ * it must be cheap. */
+typedef struct {
+    void (*on_eval)(const EvalPoint *point, void *context);
+    bool (*should_stop)(void *context);
+    void *context;
+} RunHooks;
 
 /* Seeds for a configuration (needs the model's parameter table, so it
  * builds one). Returns 0, or -1 if memory runs out. */
@@ -55,9 +61,8 @@ int run_seeds(const RunConfig *cfg, RunSeeds *seeds);
 /* Train one configuration (already validated by config_parse). On success
  * returns 0 and fills *result (free with run_result_free). A diverged run
  * is a success with status RUN_DIVERGED. Returns -1 with a message in err
- * only for environment failures (out of memory). on_eval may be NULL. */
-int train_run(const RunConfig *cfg, RunResult *result, EvalCallback on_eval, void *context, char *err,
-              size_t errlen);
+ * only for environment failures (out of memory). hooks may be NULL. */
+int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen);
 
 void run_result_free(RunResult *result);
 

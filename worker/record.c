@@ -1,0 +1,108 @@
+#include "record.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+int point_result_init(PointResult *r, int n_eval) {
+    memset(r, 0, sizeof *r);
+    r->n_eval = n_eval;
+    r->curve = malloc(sizeof(float) * CURVE_SERIES * (size_t)n_eval);
+    if (!r->curve) return -1;
+    for (int i = 0; i < CURVE_SERIES * n_eval; i++) r->curve[i] = NAN;
+    r->status = POINT_NOT_RUN;
+    for (int k = 0; k < N_ACC_LEVELS; k++) r->train_acc_step[k] = r->test_acc_step[k] = -1;
+    r->final_train_loss = r->final_test_loss = r->final_train_acc = r->final_test_acc = r->final_weight_norm = NAN;
+    r->wall_seconds = NAN;
+    r->steps_run = -1;
+    return 0;
+}
+
+void point_result_free(PointResult *r) {
+    free(r->curve);
+    r->curve = NULL;
+}
+
+void point_result_from_run(PointResult *r, const RunResult *run, const int *eval_steps) {
+    r->status = run->status == RUN_DONE ? POINT_DONE : POINT_DIVERGED;
+    r->phase = (int8_t)run->phase;
+    for (int k = 0; k < N_ACC_LEVELS; k++) {
+        r->train_acc_step[k] = run->crossings.train_step[k];
+        r->test_acc_step[k] = run->crossings.test_step[k];
+    }
+    r->final_train_loss = (float)run->final.train_loss;
+    r->final_test_loss = (float)run->final.test_loss;
+    r->final_train_acc = (float)run->final.train_acc;
+    r->final_test_acc = (float)run->final.test_acc;
+    r->final_weight_norm = (float)run->final.weight_norm;
+    r->steps_run = run->steps_run;
+    r->wall_seconds = (float)run->wall_seconds;
+    int slot = 0;
+    for (int i = 0; i < run->curve_len; i++) {
+        const EvalPoint *e = &run->curve[i];
+        while (slot < r->n_eval && eval_steps[slot] < e->step) slot++;
+        if (slot == r->n_eval || eval_steps[slot] != e->step) continue;
+        float values[CURVE_SERIES] = {(float)e->train_loss, (float)e->test_loss, (float)e->train_acc,
+                                      (float)e->test_acc, (float)e->weight_norm};
+        for (int s = 0; s < CURVE_SERIES; s++) r->curve[s * r->n_eval + slot] = values[s];
+    }
+}
+
+void point_result_failed(PointResult *r) {
+    int n_eval = r->n_eval;
+    float *curve = r->curve;
+    for (int i = 0; i < CURVE_SERIES * n_eval; i++) curve[i] = NAN;
+    r->status = POINT_FAILED;
+    r->phase = PHASE_NONE;
+}
+
+/* Scalar fields in serialization order. */
+#define SCALARS(X)                   \
+    X(status)                        \
+    X(phase)                         \
+    X(train_acc_step)                \
+    X(test_acc_step)                 \
+    X(final_train_loss)              \
+    X(final_test_loss)               \
+    X(final_train_acc)               \
+    X(final_test_acc)                \
+    X(final_weight_norm)             \
+    X(steps_run)                     \
+    X(wall_seconds)
+
+#define ADD_SIZE(field) +sizeof(((PointResult *)0)->field)
+static const size_t scalar_bytes = 0 SCALARS(ADD_SIZE);
+
+size_t point_result_size(int n_eval) { return scalar_bytes + sizeof(float) * CURVE_SERIES * (size_t)n_eval; }
+
+void point_result_pack(const PointResult *r, unsigned char *out) {
+#define PACK(field)                              \
+    memcpy(out, &r->field, sizeof r->field);     \
+    out += sizeof r->field;
+    SCALARS(PACK)
+#undef PACK
+    memcpy(out, r->curve, sizeof(float) * CURVE_SERIES * (size_t)r->n_eval);
+}
+
+void point_result_unpack(PointResult *r, const unsigned char *in) {
+#define UNPACK(field)                            \
+    memcpy(&r->field, in, sizeof r->field);      \
+    in += sizeof r->field;
+    SCALARS(UNPACK)
+#undef UNPACK
+    memcpy(r->curve, in, sizeof(float) * CURVE_SERIES * (size_t)r->n_eval);
+}
+
+int eval_schedule_length(int steps, int eval_every) {
+    ASSERT(steps >= 1 && eval_every >= 1);
+    return steps / eval_every + 1 + (steps % eval_every != 0);
+}
+
+int eval_schedule(int steps, int eval_every, int *out, int capacity) {
+    int count = 0;
+    for (long s = 0; s <= steps && count < capacity; s += eval_every) out[count++] = (int)s;
+    if (steps % eval_every != 0 && count < capacity) out[count++] = steps;
+    return count;
+}

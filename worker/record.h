@@ -1,0 +1,53 @@
+/* The record of one grid point as the sweep stores it: fixed-size
+ * scalars plus a curve on the sweep's shared evaluation schedule. The same
+ * bytes travel in MPI messages and in the journal. */
+#ifndef GROKSWEEP_RECORD_H
+#define GROKSWEEP_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "train.h"
+
+typedef enum { POINT_NOT_RUN = 0, POINT_DONE = 1, POINT_DIVERGED = 2, POINT_FAILED = 3 } PointStatus;
+
+#define CURVE_SERIES 5 /* train_loss, test_loss, train_acc, test_acc, weight_norm */
+
+typedef struct {
+    int8_t status;                       /* PointStatus */
+    int8_t phase;                        /* Phase */
+    int32_t train_acc_step[N_ACC_LEVELS]; /* -1 = never */
+    int32_t test_acc_step[N_ACC_LEVELS];
+    float final_train_loss, final_test_loss, final_train_acc, final_test_acc, final_weight_norm;
+    int32_t steps_run;
+    float wall_seconds;
+    int n_eval;                          /* length of each curve series */
+    float *curve;                        /* (CURVE_SERIES, n_eval); NaN where not evaluated */
+} PointResult;
+
+/* Allocate a record for n_eval evaluations, all NaN / not run. Returns 0 or
+ * -1 if memory runs out. */
+int point_result_init(PointResult *r, int n_eval);
+void point_result_free(PointResult *r);
+
+/* Fill r (initialized for the sweep's n_eval) from a finished run. Curve
+ * entries go to the slot of their step in eval_steps (n_eval increasing
+ * steps); evaluations off the schedule (a divergence) appear only in the
+ * final metrics. */
+void point_result_from_run(PointResult *r, const RunResult *run, const int *eval_steps);
+
+/* A record for a point whose run could not be set up (environment error). */
+void point_result_failed(PointResult *r);
+
+/* Serialized size, and (un)packing into exactly that many bytes. */
+size_t point_result_size(int n_eval);
+void point_result_pack(const PointResult *r, unsigned char *out);
+void point_result_unpack(PointResult *r, const unsigned char *in);
+
+/* The evaluation schedule of a run: 0, e, 2e, ... and `steps` itself.
+ * Writes at most capacity steps into out and returns the count. */
+int eval_schedule(int steps, int eval_every, int *out, int capacity);
+int eval_schedule_length(int steps, int eval_every);
+
+#endif
