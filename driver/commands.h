@@ -5,7 +5,10 @@
 
 #define EXIT_ENVIRONMENT 1 /* I/O or memory failure */
 #define EXIT_BAD_INPUT 2   /* bad flags, config or file */
+#define EXIT_INTERRUPTED 3 /* sweep stopped by a signal; run the same command to resume */
 
 int command_train(int argc, char **argv);
+int command_run(int argc, char **argv);
+int command_validate(int argc, char **argv);
 
 #endif

@@ -21,11 +21,17 @@ static void print_usage(FILE *out) {
             "commands:\n"
             "  train CONFIG.json [--set key=value ...] [--curve FILE] [--verbose]\n"
             "        train one grid point and print a JSON summary on stdout\n"
+            "  run SWEEP.json -o OUT.h5 [--force] [--quiet]\n"
+            "        train every point of a sweep into one HDF5 file (under mpirun or srun:\n"
+            "        one rank per core; rank 0 drives and trains); resumable\n"
+            "  validate SWEEP.json\n"
+            "        check a sweep file, show its grid and estimate its cost\n"
             "\n"
             "  groksweep <command> --help   documents a command and every config key\n"
             "  groksweep --version          prints the version\n"
             "\n"
-            "exit status: 0 success, 1 environment failure (I/O, memory), 2 bad input\n",
+            "exit status: 0 success, 1 environment failure (I/O, memory, MPI), 2 bad input,\n"
+            "3 sweep interrupted (run the same command again to resume)\n",
             GROKSWEEP_VERSION);
 }
 
@@ -44,6 +50,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
-    fprintf(stderr, "groksweep: unknown command \"%s\" (allowed: train; see groksweep --help)\n", command);
+    if (strcmp(command, "run") == 0) return command_run(argc - 2, argv + 2);
+    if (strcmp(command, "validate") == 0) return command_validate(argc - 2, argv + 2);
+    fprintf(stderr, "groksweep: unknown command \"%s\" (allowed: train, run, validate; see groksweep --help)\n",
+            command);
     return EXIT_BAD_INPUT;
 }

@@ -11,13 +11,18 @@ int point_result_init(PointResult *r, int n_eval) {
     r->n_eval = n_eval;
     r->curve = malloc(sizeof(float) * CURVE_SERIES * (size_t)n_eval);
     if (!r->curve) return -1;
-    for (int i = 0; i < CURVE_SERIES * n_eval; i++) r->curve[i] = NAN;
+    point_result_clear(r);
+    return 0;
+}
+
+void point_result_clear(PointResult *r) {
+    for (int i = 0; i < CURVE_SERIES * r->n_eval; i++) r->curve[i] = NAN;
     r->status = POINT_NOT_RUN;
+    r->phase = PHASE_NONE;
     for (int k = 0; k < N_ACC_LEVELS; k++) r->train_acc_step[k] = r->test_acc_step[k] = -1;
     r->final_train_loss = r->final_test_loss = r->final_train_acc = r->final_test_acc = r->final_weight_norm = NAN;
     r->wall_seconds = NAN;
     r->steps_run = -1;
-    return 0;
 }
 
 void point_result_free(PointResult *r) {
@@ -51,11 +56,8 @@ void point_result_from_run(PointResult *r, const RunResult *run, const int *eval
 }
 
 void point_result_failed(PointResult *r) {
-    int n_eval = r->n_eval;
-    float *curve = r->curve;
-    for (int i = 0; i < CURVE_SERIES * n_eval; i++) curve[i] = NAN;
+    point_result_clear(r);
     r->status = POINT_FAILED;
-    r->phase = PHASE_NONE;
 }
 
 /* Scalar fields in serialization order. */

@@ -29,6 +29,9 @@ typedef struct {
 /* Allocate a record for n_eval evaluations, all NaN / not run. Returns 0 or
  * -1 if memory runs out. */
 int point_result_init(PointResult *r, int n_eval);
+
+/* Reset an initialized record to all NaN / not run. */
+void point_result_clear(PointResult *r);
 void point_result_free(PointResult *r);
 
 /* Fill r (initialized for the sweep's n_eval) from a finished run. Curve

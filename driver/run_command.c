@@ -1,0 +1,675 @@
+/* `groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet]`: the MPI sweep.
+ *
+ * Rank 0 is the driver. Its main thread hands grid points out one at a
+ * time, most expensive first, to whichever worker is free, records every
+ * finished point in the journal (fsync'd) and then in the HDF5 file
+ * (flushed), and prints progress. It never busy-waits: it polls MPI with
+ * short sleeps. A second thread on rank 0 trains points like any other
+ * worker, so every rank's core trains. Ranks 1..n-1 are workers. Results
+ * depend only on each point's config, never on the rank that ran it.
+ *
+ * SIGINT, SIGTERM or SIGUSR1 on any rank stops the sweep: no new points
+ * are handed out, running points are abandoned within a fraction of a
+ * second, and the command exits with EXIT_INTERRUPTED. Running the same
+ * command again resumes: journaled points are kept, the rest run. */
+#include <errno.h>
+#include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "journal.h"
+#include "output.h"
+#include "point.h"
+#include "progress.h"
+#include "sweep.h"
+
+#ifndef GROKSWEEP_VERSION
+#define GROKSWEEP_VERSION "unknown"
+#endif
+
+enum { TAG_WORKER = 1, TAG_ASSIGN = 2, TAG_STOP = 3, TAG_TEXT = 4 };
+enum { MSG_READY = 0, MSG_RESULT = 1, MSG_INTERRUPTED = 2 };
+#define NO_MORE_WORK (-1L)
+#define HEADER_BYTES 16 /* int32 kind, int32 unused, int64 point */
+#define STOP_POLL_SECONDS 0.2
+
+static volatile sig_atomic_t signal_received = 0;
+
+static void on_signal(int sig) { signal_received = sig; }
+
+static void install_signal_handlers(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGUSR1, &action, NULL);
+}
+
+_Noreturn static void mpi_failed(const char *call, int code) {
+    char message[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(code, message, &length);
+    fprintf(stderr, "groksweep: MPI call %s failed: %s\n", call, message);
+    MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    exit(EXIT_ENVIRONMENT);
+}
+
+#define MPI_CHECK(call)                                  \
+    do {                                                 \
+        int mpi_code_ = (call);                          \
+        if (mpi_code_ != MPI_SUCCESS) mpi_failed(#call, mpi_code_); \
+    } while (0)
+
+static void sleep_briefly(void) {
+    struct timespec pause = {0, 1000000}; /* 1 ms */
+    nanosleep(&pause, NULL);
+}
+
+/* Complete a request without spinning a core (Open MPI's blocking calls
+ * busy-poll). */
+static void wait_gently(MPI_Request *request) {
+    for (;;) {
+        int done = 0;
+        MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
+        if (done) return;
+        sleep_briefly();
+    }
+}
+
+static void pack_message(unsigned char *buffer, int kind, long point, const PointResult *result) {
+    int32_t header_kind = kind, unused = 0;
+    int64_t index = point;
+    memcpy(buffer, &header_kind, 4);
+    memcpy(buffer + 4, &unused, 4);
+    memcpy(buffer + 8, &index, 8);
+    if (result) point_result_pack(result, buffer + HEADER_BYTES);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+typedef struct {
+    MPI_Request *stop_request;
+    bool stop;
+    double last_poll;
+} RemoteStop;
+
+/* should_stop hook of a worker rank: a signal here, or the driver's stop
+ * message (polled a few times a second). */
+static bool remote_should_stop(void *context) {
+    RemoteStop *s = context;
+    if (signal_received) return true;
+    if (!s->stop) {
+        double now = monotonic_seconds();
+        if (now - s->last_poll >= STOP_POLL_SECONDS) {
+            int arrived = 0;
+            MPI_CHECK(MPI_Test(s->stop_request, &arrived, MPI_STATUS_IGNORE));
+            s->stop = arrived;
+            s->last_poll = now;
+        }
+    }
+    return s->stop;
+}
+
+/* Worker ranks: ask for points, train them, send the records back. */
+static int remote_worker(const Sweep *sweep) {
+    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval);
+    unsigned char *message = malloc(message_size);
+    PointResult result;
+    if (!message || point_result_init(&result, sweep->n_eval) != 0) {
+        fprintf(stderr, "groksweep: worker out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    }
+    int stop_message = 0;
+    MPI_Request stop_request;
+    MPI_CHECK(MPI_Irecv(&stop_message, 1, MPI_INT, 0, TAG_STOP, MPI_COMM_WORLD, &stop_request));
+    RemoteStop stop = {&stop_request, false, 0};
+    RunHooks hooks = {.should_stop = remote_should_stop, .context = &stop};
+
+    pack_message(message, MSG_READY, NO_MORE_WORK, NULL);
+    MPI_CHECK(MPI_Send(message, HEADER_BYTES, MPI_BYTE, 0, TAG_WORKER, MPI_COMM_WORLD));
+    for (;;) {
+        int64_t point;
+        MPI_Request request;
+        MPI_CHECK(MPI_Irecv(&point, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, &request));
+        wait_gently(&request);
+        if (point == NO_MORE_WORK) break;
+        point_result_clear(&result);
+        bool final = train_point(sweep, (long)point, &hooks, &result);
+        pack_message(message, final ? MSG_RESULT : MSG_INTERRUPTED, (long)point, &result);
+        MPI_CHECK(MPI_Send(message, (int)message_size, MPI_BYTE, 0, TAG_WORKER, MPI_COMM_WORLD));
+    }
+    if (!stop.stop) {
+        int arrived = 0;
+        MPI_CHECK(MPI_Test(&stop_request, &arrived, MPI_STATUS_IGNORE));
+        if (!arrived) {
+            MPI_CHECK(MPI_Cancel(&stop_request));
+            MPI_CHECK(MPI_Wait(&stop_request, MPI_STATUS_IGNORE));
+        }
+    }
+    point_result_free(&result);
+    free(message);
+    return 0;
+}
+
+/* The training thread of rank 0. The driver thread alone calls MPI. */
+typedef struct {
+    const Sweep *sweep;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    long assigned;       /* point to train, NO_MORE_WORK to quit, WAITING */
+    long running;        /* point being trained, or WAITING */
+    bool result_ready, result_final;
+    long result_point;
+    PointResult result;
+    atomic_int stop;
+} LocalWorker;
+
+#define WAITING (-2L)
+
+static bool local_should_stop(void *context) {
+    LocalWorker *w = context;
+    return signal_received || atomic_load(&w->stop);
+}
+
+static void *local_worker_main(void *arg) {
+    LocalWorker *w = arg;
+    RunHooks hooks = {.should_stop = local_should_stop, .context = w};
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->assigned == WAITING) pthread_cond_wait(&w->wake, &w->lock);
+        if (w->assigned == NO_MORE_WORK) break;
+        long point = w->assigned;
+        w->assigned = WAITING;
+        pthread_mutex_unlock(&w->lock);
+        point_result_clear(&w->result);
+        bool final = train_point(w->sweep, point, &hooks, &w->result);
+        pthread_mutex_lock(&w->lock);
+        w->result_ready = true;
+        w->result_final = final;
+        w->result_point = point;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static void local_assign(LocalWorker *w, long point) {
+    pthread_mutex_lock(&w->lock);
+    w->assigned = point;
+    w->running = point >= 0 ? point : WAITING;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ----------------------------------------------------------------- driver */
+
+typedef struct {
+    long point;
+    double cost;
+} PendingPoint;
+
+static int by_cost_descending(const void *a, const void *b) {
+    const PendingPoint *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
+    return (x->point > y->point) - (x->point < y->point);
+}
+
+typedef struct {
+    const Sweep *sweep;
+    const char *out_path;
+    int n_ranks;
+    Journal journal;
+    OutputFile *output;
+    bool *finished;          /* (n_points) journaled */
+    double *cost;            /* (n_points) estimated flops */
+    PendingPoint *pending;   /* unfinished points, most expensive first */
+    long n_pending, next_pending;
+    long *running;           /* (n_ranks) point per remote rank, or WAITING */
+    bool *remote_active;     /* (n_ranks) not yet told NO_MORE_WORK */
+    LocalWorker local;
+    ProgressCounts counts;
+    Progress progress;
+    bool stopping;
+    int exit_status;
+} Driver;
+
+/* Count a finished point into the progress numbers. */
+static void count_finished(Driver *d, long point, const PointResult *r) {
+    d->finished[point] = true;
+    d->counts.done++;
+    d->counts.diverged += r->status == POINT_DIVERGED;
+    d->counts.failed += r->status == POINT_FAILED;
+    d->counts.cost_done += d->cost[point];
+}
+
+static void rebuild_visit(long point, const PointResult *result, void *context) {
+    Driver *d = context;
+    char err[512];
+    if (d->exit_status == 0 && output_write_point(d->output, point, result, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep: %s\n", err);
+        d->exit_status = EXIT_ENVIRONMENT;
+    }
+    if (!d->finished[point]) count_finished(d, point, result);
+}
+
+static void iso_time_now(char *buf, size_t size) {
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
+}
+
+/* Open the journal, rebuild the HDF5 file from it under a temporary name
+ * and move that into place. An existing output is touched only when it is
+ * this sweep's own (its journal matches) or --force was given. Returns 0
+ * or an exit status. */
+static int prepare_output(Driver *d, bool force) {
+    const Sweep *sweep = d->sweep;
+    char journal_path[4096], temp_path[4096], err[1024];
+    snprintf(journal_path, sizeof journal_path, "%s.journal", d->out_path);
+    snprintf(temp_path, sizeof temp_path, "%s.tmp", d->out_path);
+    if (force) {
+        if ((unlink(d->out_path) != 0 && errno != ENOENT) || (unlink(journal_path) != 0 && errno != ENOENT)) {
+            fprintf(stderr, "groksweep run: --force: cannot remove %s: %s\n", d->out_path, strerror(errno));
+            return EXIT_BAD_INPUT;
+        }
+    }
+    bool have_output = access(d->out_path, F_OK) == 0, have_journal = access(journal_path, F_OK) == 0;
+    if (have_output && !have_journal) {
+        fprintf(stderr,
+                "groksweep run: -o %s: the file exists and is not a resumable sweep output (no %s); choose another "
+                "output or pass --force to overwrite it\n",
+                d->out_path, journal_path);
+        return EXIT_BAD_INPUT;
+    }
+    char created[32];
+    iso_time_now(created, sizeof created);
+    OutputProvenance provenance = {GROKSWEEP_VERSION, blas_config(), blas_core_name(), d->n_ranks, created,
+                                   getenv("SLURM_JOB_ID")};
+    d->output = output_create(temp_path, sweep, &provenance, err, sizeof err);
+    if (!d->output) {
+        fprintf(stderr, "groksweep run: -o %s: %s\n", d->out_path, err);
+        return EXIT_BAD_INPUT;
+    }
+    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, rebuild_visit, d,
+                          err, sizeof err);
+    if (rc != 0 || d->exit_status != 0) {
+        if (rc != 0) fprintf(stderr, "groksweep run: %s\n", err);
+        output_close(d->output, err, sizeof err);
+        d->output = NULL;
+        unlink(temp_path);
+        return rc == -2 ? EXIT_BAD_INPUT : EXIT_ENVIRONMENT;
+    }
+    if (rename(temp_path, d->out_path) != 0) {
+        fprintf(stderr, "groksweep run: cannot move %s to %s: %s\n", temp_path, d->out_path, strerror(errno));
+        return EXIT_ENVIRONMENT;
+    }
+    return 0;
+}
+
+static void begin_stop(Driver *d);
+
+/* Journal then HDF5: once journal_append returns, the point is safe. */
+static void record_point(Driver *d, long point, const PointResult *r) {
+    char err[1024];
+    if (journal_append(&d->journal, point, r, err, sizeof err) != 0 ||
+        output_write_point(d->output, point, r, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep run: %s\n", err);
+        d->exit_status = EXIT_ENVIRONMENT;
+        begin_stop(d);
+    }
+    count_finished(d, point, r);
+}
+
+static long next_point(Driver *d) {
+    if (d->stopping || d->next_pending >= d->n_pending) return NO_MORE_WORK;
+    return d->pending[d->next_pending++].point;
+}
+
+static void begin_stop(Driver *d) {
+    if (d->stopping) return;
+    d->stopping = true;
+    for (int r = 1; r < d->n_ranks; r++) {
+        if (d->running[r] >= 0) {
+            int stop = 1;
+            MPI_CHECK(MPI_Send(&stop, 1, MPI_INT, r, TAG_STOP, MPI_COMM_WORLD));
+        }
+    }
+    atomic_store(&d->local.stop, 1);
+}
+
+static void assign_remote(Driver *d, int rank) {
+    int64_t point = next_point(d);
+    MPI_CHECK(MPI_Send(&point, 1, MPI_INT64_T, rank, TAG_ASSIGN, MPI_COMM_WORLD));
+    d->running[rank] = point >= 0 ? (long)point : WAITING;
+    if (point < 0) d->remote_active[rank] = false;
+}
+
+/* A message from a worker rank: a request for work, a record, or an
+ * abandoned point. Every message is answered with the next assignment. */
+static void handle_worker_message(Driver *d, int rank, const unsigned char *message, PointResult *scratch) {
+    int32_t kind;
+    int64_t point;
+    memcpy(&kind, message, 4);
+    memcpy(&point, message + 8, 8);
+    if (kind == MSG_RESULT) {
+        point_result_unpack(scratch, message + HEADER_BYTES);
+        record_point(d, (long)point, scratch);
+    } else if (kind == MSG_INTERRUPTED) {
+        begin_stop(d); /* a signal reached that rank: the whole sweep stops */
+    }
+    d->running[rank] = WAITING;
+    assign_remote(d, rank);
+}
+
+static long count_running(const Driver *d) {
+    long running = d->local.running >= 0;
+    for (int r = 1; r < d->n_ranks; r++) running += d->running[r] >= 0;
+    return running;
+}
+
+static void drive(Driver *d) {
+    const Sweep *sweep = d->sweep;
+    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval);
+    unsigned char *message = malloc(message_size);
+    PointResult scratch;
+    if (!message || point_result_init(&scratch, sweep->n_eval) != 0) {
+        fprintf(stderr, "groksweep: driver out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    }
+    long remote_active = d->n_ranks - 1;
+    MPI_Request request = MPI_REQUEST_NULL;
+    if (remote_active > 0)
+        MPI_CHECK(MPI_Irecv(message, (int)message_size, MPI_BYTE, MPI_ANY_SOURCE, TAG_WORKER, MPI_COMM_WORLD, &request));
+    local_assign(&d->local, next_point(d));
+    bool local_active = d->local.running >= 0;
+    if (!local_active) local_assign(&d->local, NO_MORE_WORK);
+
+    while (remote_active > 0 || local_active) {
+        bool progressed = false;
+        if (remote_active > 0) {
+            int arrived = 0;
+            MPI_Status status;
+            MPI_CHECK(MPI_Test(&request, &arrived, &status));
+            if (arrived) {
+                handle_worker_message(d, status.MPI_SOURCE, message, &scratch);
+                remote_active = 0;
+                for (int r = 1; r < d->n_ranks; r++) remote_active += d->remote_active[r];
+                if (remote_active > 0)
+                    MPI_CHECK(MPI_Irecv(message, (int)message_size, MPI_BYTE, MPI_ANY_SOURCE, TAG_WORKER,
+                                        MPI_COMM_WORLD, &request));
+                progressed = true;
+            }
+        }
+        if (local_active) {
+            pthread_mutex_lock(&d->local.lock);
+            bool ready = d->local.result_ready;
+            d->local.result_ready = false;
+            pthread_mutex_unlock(&d->local.lock);
+            if (ready) {
+                if (d->local.result_final)
+                    record_point(d, d->local.result_point, &d->local.result);
+                else
+                    begin_stop(d);
+                long point = next_point(d);
+                local_assign(&d->local, point);
+                local_active = point >= 0;
+                progressed = true;
+            }
+        }
+        if (signal_received) begin_stop(d);
+        d->counts.running = count_running(d);
+        progress_update(&d->progress, &d->counts, progressed && d->progress.terminal);
+        if (!progressed) sleep_briefly();
+    }
+    pthread_join(d->local.thread, NULL);
+    d->counts.running = 0;
+    point_result_free(&scratch);
+    free(message);
+}
+
+/* ------------------------------------------------------------ the command */
+
+static void print_run_help(FILE *out) {
+    fprintf(out,
+            "usage: groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet]\n"
+            "       mpirun -n N groksweep run SWEEP.json -o OUT.h5\n"
+            "\n"
+            "Train every point of the sweep's grid and write one HDF5 file. Rank 0 hands\n"
+            "points out, most expensive first, and trains too; every rank uses one core.\n"
+            "Each finished point is saved in OUT.h5.journal (fsync'd) and OUT.h5 (flushed)\n"
+            "before the next is handed out. Running the same command again resumes: points\n"
+            "already done are kept, the rest run. SIGINT, SIGTERM or SIGUSR1 stops the\n"
+            "sweep within a second, keeping every finished point.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output OUT.h5  the output file (required)\n"
+            "  --force              delete an existing OUT.h5 and its journal and start over\n"
+            "  --quiet              no progress on stderr\n"
+            "  --help               this text\n"
+            "\n"
+            "exit status: 0 every point done; 1 environment failure (I/O, memory, MPI);\n"
+            "2 bad input (flags, sweep file, an output that is not this sweep's);\n"
+            "%d interrupted: run the same command again to resume\n"
+            "\n"
+            "See groksweep validate --help for the sweep file format.\n",
+            EXIT_INTERRUPTED);
+}
+
+typedef struct {
+    const char *sweep_path, *out_path;
+    bool force, quiet, help;
+} RunOptions;
+
+/* Returns 0, or an exit status after printing the problem. */
+static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) {
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            o->help = true;
+        } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
+            if (i + 1 >= argc) {
+                if (report) fprintf(stderr, "groksweep run: %s needs a file path\n", arg);
+                return EXIT_BAD_INPUT;
+            }
+            o->out_path = argv[++i];
+        } else if (strcmp(arg, "--force") == 0) {
+            o->force = true;
+        } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
+            o->quiet = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            if (report)
+                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --force, --quiet, --help)\n", arg);
+            return EXIT_BAD_INPUT;
+        } else if (o->sweep_path) {
+            if (report) fprintf(stderr, "groksweep run: one SWEEP.json expected, got a second: %s\n", arg);
+            return EXIT_BAD_INPUT;
+        } else {
+            o->sweep_path = arg;
+        }
+    }
+    if (o->help) return 0;
+    if (!o->sweep_path || !o->out_path) {
+        if (report)
+            fprintf(stderr, "groksweep run: missing %s (usage: groksweep run SWEEP.json -o OUT.h5)\n",
+                    !o->sweep_path ? "SWEEP.json" : "-o OUT.h5");
+        return EXIT_BAD_INPUT;
+    }
+    return 0;
+}
+
+/* Rank 0 reads the sweep file and every rank receives its text, so worker
+ * ranks need not see the same file system path. Returns the text (malloc'd)
+ * or NULL after rank 0 printed why. */
+static char *broadcast_sweep_text(const char *path, int rank) {
+    long length = -1;
+    char *text = NULL;
+    if (rank == 0) {
+        FILE *file = fopen(path, "rb");
+        if (!file) {
+            fprintf(stderr, "groksweep run: %s: cannot read: %s\n", path, strerror(errno));
+        } else {
+            if (fseek(file, 0, SEEK_END) == 0 && (length = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0 &&
+                (text = malloc((size_t)length + 1)) && fread(text, 1, (size_t)length, file) == (size_t)length) {
+                text[length] = '\0';
+            } else {
+                fprintf(stderr, "groksweep run: %s: cannot read: %s\n", path, strerror(errno));
+                free(text);
+                text = NULL;
+                length = -1;
+            }
+            fclose(file);
+        }
+    }
+    MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
+    if (length < 0) return NULL;
+    if (rank != 0 && !(text = malloc((size_t)length + 1))) MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    MPI_CHECK(MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, MPI_COMM_WORLD));
+    return text;
+}
+
+/* All ranks agree on rank 0's status. */
+static int broadcast_status(int status) {
+    MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    return status;
+}
+
+static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
+    Driver d;
+    char err[1024];
+    int status;
+    memset(&d, 0, sizeof d);
+    d.sweep = sweep;
+    d.out_path = o->out_path;
+    d.n_ranks = n_ranks;
+    d.journal.fd = -1;
+    long n = sweep->n_points;
+    d.finished = calloc((size_t)n, sizeof *d.finished);
+    d.cost = malloc(sizeof *d.cost * (size_t)n);
+    d.pending = malloc(sizeof *d.pending * (size_t)n);
+    d.running = malloc(sizeof *d.running * (size_t)n_ranks);
+    d.remote_active = malloc(sizeof *d.remote_active * (size_t)n_ranks);
+    if (!d.finished || !d.cost || !d.pending || !d.running || !d.remote_active) {
+        fprintf(stderr, "groksweep run: out of memory for %ld points\n", n);
+        status = broadcast_status(EXIT_ENVIRONMENT);
+        goto out;
+    }
+    d.counts.total = n;
+    for (long p = 0; p < n; p++) {
+        RunConfig cfg;
+        d.cost[p] = sweep_point_config(sweep, p, &cfg, err, sizeof err) == 0 ? run_cost_flops(&cfg) : 0;
+        d.counts.cost_total += d.cost[p];
+    }
+    status = broadcast_status(prepare_output(&d, o->force));
+    if (status != 0) goto out;
+    for (long p = 0; p < n; p++)
+        if (!d.finished[p]) d.pending[d.n_pending++] = (PendingPoint){p, d.cost[p]};
+    qsort(d.pending, (size_t)d.n_pending, sizeof *d.pending, by_cost_descending);
+    for (int r = 0; r < n_ranks; r++) {
+        d.running[r] = WAITING;
+        d.remote_active[r] = r > 0;
+    }
+    d.local.sweep = sweep;
+    d.local.assigned = d.local.running = WAITING;
+    atomic_init(&d.local.stop, 0);
+    if (point_result_init(&d.local.result, sweep->n_eval) != 0 || pthread_mutex_init(&d.local.lock, NULL) != 0 ||
+        pthread_cond_init(&d.local.wake, NULL) != 0 ||
+        pthread_create(&d.local.thread, NULL, local_worker_main, &d.local) != 0) {
+        fprintf(stderr, "groksweep run: cannot start the training thread\n");
+        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    }
+    progress_init(&d.progress, o->quiet, d.counts.done, d.counts.cost_done);
+    progress_update(&d.progress, &d.counts, true);
+    drive(&d);
+    progress_finish(&d.progress, &d.counts);
+    pthread_mutex_destroy(&d.local.lock);
+    pthread_cond_destroy(&d.local.wake);
+    point_result_free(&d.local.result);
+
+    if (output_close(d.output, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep run: %s\n", err);
+        d.exit_status = EXIT_ENVIRONMENT;
+    }
+    d.output = NULL;
+    if (d.exit_status == 0 && d.counts.done < n) d.exit_status = EXIT_INTERRUPTED;
+    if (d.exit_status == EXIT_INTERRUPTED)
+        fprintf(stderr, "groksweep run: interrupted with %ld of %ld points done, all kept in %s; run the same "
+                        "command again to resume\n",
+                d.counts.done, n, o->out_path);
+    else if (d.exit_status == 0)
+        fprintf(stderr, "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed)\n", o->out_path, n,
+                d.counts.done - d.counts.diverged - d.counts.failed, d.counts.diverged, d.counts.failed);
+    status = d.exit_status;
+out:
+    if (d.output) output_close(d.output, err, sizeof err);
+    journal_close(&d.journal);
+    free(d.finished);
+    free(d.cost);
+    free(d.pending);
+    free(d.running);
+    free(d.remote_active);
+    return status;
+}
+
+int command_run(int argc, char **argv) {
+    int provided, rank, n_ranks;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "groksweep run: MPI_Init_thread failed\n");
+        return EXIT_ENVIRONMENT;
+    }
+    MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &n_ranks));
+    if (provided < MPI_THREAD_FUNNELED) {
+        if (rank == 0) fprintf(stderr, "groksweep run: the MPI library does not support threads (FUNNELED)\n");
+        MPI_Finalize();
+        return EXIT_ENVIRONMENT;
+    }
+    install_signal_handlers();
+    blas_use_one_thread();
+
+    RunOptions options;
+    int status = parse_run_options(argc, argv, &options, rank == 0);
+    if (status != 0 || options.help) {
+        if (options.help && rank == 0) print_run_help(stdout);
+        MPI_Finalize();
+        return status;
+    }
+    char *text = broadcast_sweep_text(options.sweep_path, rank);
+    if (!text) {
+        MPI_Finalize();
+        return EXIT_BAD_INPUT;
+    }
+    Sweep sweep;
+    char err[2048];
+    if (sweep_parse(&sweep, text, options.sweep_path, err, sizeof err) != 0) {
+        if (rank == 0) fprintf(stderr, "groksweep run: %s\n", err);
+        free(text);
+        MPI_Finalize();
+        return EXIT_BAD_INPUT;
+    }
+    free(text);
+    if (rank == 0) {
+        status = run_driver(&sweep, &options, n_ranks);
+    } else {
+        status = broadcast_status(0);
+        if (status == 0) remote_worker(&sweep);
+    }
+    /* every rank leaves with the driver's verdict, waiting without spinning */
+    MPI_Request request;
+    MPI_CHECK(MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &request));
+    wait_gently(&request);
+    sweep_free(&sweep);
+    MPI_Finalize();
+    return status;
+}

@@ -1,0 +1,135 @@
+/* `groksweep validate SWEEP.json`: check a sweep file as `run` would, show
+ * its grid and estimate its cost. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "point.h"
+#include "progress.h"
+#include "sweep.h"
+
+#define TIMING_STEPS 5
+
+static void print_validate_help(FILE *out) {
+    fprintf(out,
+            "usage: groksweep validate SWEEP.json\n"
+            "\n"
+            "Check a sweep file exactly as `groksweep run` does before training, print the\n"
+            "grid and estimate the cost (timing a few steps of the most expensive point).\n"
+            "\n"
+            "A sweep file is a run config (see groksweep train --help) plus a \"grid\" object\n"
+            "of named axes; the grid is their Cartesian product, in the file's order:\n"
+            "\n"
+            "  {\"task\": {\"op\": \"x+y\", \"p\": 59}, \"train\": {\"steps\": 2000},\n"
+            "   \"grid\": {\"data_fraction\": [0.2, 0.3, 0.5],\n"
+            "            \"weight_decay\": {\"logspace\": [-2, 0, 5]},\n"
+            "            \"init_scale\": {\"linspace\": [1, 4, 4]},\n"
+            "            \"seed\": 2,\n"
+            "            \"optimizer.lr\": [0.001, 0.01]}}\n"
+            "\n"
+            "Required axes: data_fraction, weight_decay, init_scale and seed (they set\n"
+            "task.data_fraction, optimizer.weight_decay, model.init_scale, train.seed). Any\n"
+            "other scalar key may be an axis, named by its dotted path; its coordinate in\n"
+            "the output takes the last component (lr). train.steps and train.eval_every\n"
+            "cannot be axes: every point shares one evaluation schedule. An axis is a list\n"
+            "of values, {\"linspace\": [a, b, n]}, {\"logspace\": [a, b, n]} (10^a .. 10^b),\n"
+            "or, for seed, a count k meaning 0 .. k-1.\n"
+            "\n"
+            "exit status: 0 valid; 2 invalid (one line naming the JSON path, the value and\n"
+            "what is allowed)\n");
+}
+
+static void print_axis(const SweepAxis *axis) {
+    printf("  %-16s %-26s %4d: ", axis->name, axis->path, axis->length);
+    int shown = axis->length <= 8 ? axis->length : 6;
+    for (int i = 0; i < shown; i++) {
+        if (axis->kind == AXIS_STRING)
+            printf("%s%s", i ? ", " : "", axis->strings[i]);
+        else
+            printf("%s%.6g", i ? ", " : "", axis->numbers[i]);
+    }
+    if (shown < axis->length) {
+        if (axis->kind == AXIS_STRING)
+            printf(", ..., %s", axis->strings[axis->length - 1]);
+        else
+            printf(", ..., %.6g", axis->numbers[axis->length - 1]);
+    }
+    printf("\n");
+}
+
+static void print_hours(const char *what, double seconds) {
+    if (seconds < 120)
+        printf("%s %.0f s\n", what, seconds);
+    else if (seconds < 7200)
+        printf("%s %.1f min\n", what, seconds / 60);
+    else
+        printf("%s %.1f h\n", what, seconds / 3600);
+}
+
+int command_validate(int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_validate_help(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "groksweep validate: unexpected argument %s (usage: groksweep validate SWEEP.json)\n",
+                    argv[i]);
+            return EXIT_BAD_INPUT;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "groksweep validate: missing SWEEP.json\n");
+        return EXIT_BAD_INPUT;
+    }
+    Sweep sweep;
+    char err[2048];
+    if (sweep_load(&sweep, path, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep validate: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
+    for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
+    printf("points: %ld\n", sweep.n_points);
+    printf("evaluations per point: %d (steps %d..%d)\n", sweep.n_eval, sweep.eval_steps[0],
+           sweep.eval_steps[sweep.n_eval - 1]);
+
+    double total = 0, largest = -1;
+    long largest_point = 0;
+    for (long p = 0; p < sweep.n_points; p++) {
+        RunConfig cfg;
+        if (sweep_point_config(&sweep, p, &cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "groksweep validate: %s\n", err);
+            sweep_free(&sweep);
+            return EXIT_ENVIRONMENT;
+        }
+        double cost = run_cost_flops(&cfg);
+        total += cost;
+        if (cost > largest) largest = cost, largest_point = p;
+    }
+    printf("estimated work: %.3g GFLOP (largest point %.3g GFLOP; early stop can only save)\n", total / 1e9,
+           largest / 1e9);
+
+    /* time a few steps of the largest point to turn flops into seconds */
+    RunConfig timing;
+    RunResult run;
+    sweep_point_config(&sweep, largest_point, &timing, err, sizeof err);
+    timing.train.steps = timing.train.steps < TIMING_STEPS ? timing.train.steps : TIMING_STEPS;
+    timing.train.eval_every = timing.train.steps;
+    timing.train.early_stop_patience = 0;
+    blas_use_one_thread();
+    double start = monotonic_seconds();
+    if (train_run(&timing, &run, NULL, err, sizeof err) == 0) {
+        double seconds = monotonic_seconds() - start, rate = run_cost_flops(&timing) / seconds;
+        run_result_free(&run);
+        printf("measured: %.1f GFLOP/s on one core (%s kernel)\n", rate / 1e9, blas_core_name());
+        print_hours("estimated time on one core:", total / rate);
+        print_hours("with the largest point alone taking:", largest / rate);
+    } else {
+        printf("timing skipped: %s\n", err);
+    }
+    sweep_free(&sweep);
+    return 0;
+}

@@ -1,0 +1,247 @@
+"""`groksweep run` end to end, with real mpirun and real signals.
+
+usage: sweep_run.py GROKSWEEP MPIEXEC WORKDIR
+
+- The same sweep under 1 (no mpirun), 2, 3 and 4 ranks (oversubscribed)
+  gives identical per-point results.
+- kill -9 of the whole job part-way, then the same command: the finished
+  file equals an uninterrupted run's, point for point.
+- SIGTERM (one rank, no mpirun) and SIGUSR1 (through mpirun) mid-sweep exit
+  with the resumable status 3; the resume completes and equals the
+  uninterrupted run.
+- The file loads with h5py and xarray with the contract's names and dims.
+- Bad sweep files and foreign outputs get clear errors, exit status 2, and
+  leave existing files untouched.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import xarray as xr
+
+GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+TINY = os.path.join(DATA, "sweep_tiny.json")
+SLOW = os.path.join(DATA, "sweep_slow.json")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+ACC = ["50", "90", "95", "99"]
+POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
+               "final_test_acc", "final_weight_norm"]
+              + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
+CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
+
+failures = []
+passed = 0
+
+
+def check(condition, message):
+    global passed
+    if condition:
+        passed += 1
+    else:
+        failures.append(message)
+        print("FAIL:", message, file=sys.stderr, flush=True)
+
+
+def command(sweep, out, ranks, *extra):
+    args = [GROKSWEEP, "run", sweep, "-o", out, "--quiet", *extra]
+    return args if ranks == 0 else [MPIEXEC, "--oversubscribe", "-n", str(ranks), *args]
+
+
+def run(sweep, out, ranks=0, *extra):
+    result = subprocess.run(command(sweep, out, ranks, *extra), env=ENV, capture_output=True, text=True,
+                            timeout=600)
+    return result
+
+
+def path(name):
+    return os.path.join(WORKDIR, name)
+
+
+def fresh(name):
+    for suffix in ("", ".journal", ".tmp"):
+        if os.path.exists(path(name) + suffix):
+            os.remove(path(name) + suffix)
+    return path(name)
+
+
+def same_points(a, b, what):
+    """Every per-point variable and curve equal (NaN == NaN); timing excluded."""
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        for name in POINT_VARS + CURVES:
+            x, y = fa[name][...], fb[name][...]
+            equal = x.shape == y.shape and (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
+                                            else np.array_equal(x, y))
+            check(equal, f"{what}: {name} differs")
+
+
+def record_size(sweep_path):
+    with open(sweep_path) as f:
+        train = json.load(f)["train"]
+    steps, every = train["steps"], train["eval_every"]
+    n_eval = steps // every + 1 + (steps % every != 0)
+    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * 5 * n_eval + 8
+
+
+def wait_for_records(journal, count, sweep_path, timeout=120):
+    need = 32 + count * record_size(sweep_path)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(journal) and os.path.getsize(journal) >= need:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def ranks_agree():
+    reference = fresh("tiny_1.h5")
+    result = run(TINY, reference)
+    check(result.returncode == 0, f"1 rank: exit 0, got {result.returncode}: {result.stderr}")
+    with h5py.File(reference, "r") as f:
+        status = f["status"][...]
+        check(status.shape == (2, 2, 2, 2, 2), f"grid shape {status.shape}")
+        check((status >= 1).all(), "every point ran")
+        check(f.attrs["mpi_ranks"] == 1, "rank count recorded")
+    for ranks in (2, 3, 4):
+        out = fresh(f"tiny_{ranks}.h5")
+        result = run(TINY, out, ranks)
+        check(result.returncode == 0, f"{ranks} ranks: exit 0, got {result.returncode}: {result.stderr}")
+        if result.returncode == 0:
+            same_points(reference, out, f"{ranks} ranks vs 1")
+    return reference
+
+
+def loads_in_readers(out):
+    with h5py.File(out, "r") as f:
+        check([f["status"].dims[i].keys()[0] for i in range(5)] ==
+              ["data_fraction", "weight_decay", "init_scale", "seed", "lr"], "h5py: dimension scales in axis order")
+        check(json.loads(f.attrs["sweep"])["grid"]["seed"] == 2, "h5py: the sweep JSON is stored")
+        check(f["curve_test_acc"].dims[5].keys()[0] == "eval_step", "h5py: curves end in eval_step")
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    check(tuple(ds["final_test_acc"].dims) == ("data_fraction", "weight_decay", "init_scale", "seed", "lr"),
+          f"xarray: dims {ds['final_test_acc'].dims}")
+    check(list(ds["data_fraction"].values) == [0.3, 0.6] and list(ds["lr"].values) == [0.003, 0.03],
+          "xarray: coordinate values")
+    check(list(ds["eval_step"].values) == list(range(0, 201, 20)), "xarray: eval_step coordinate")
+    check(ds["status"].dtype == np.int8, f"xarray: status stays int8, got {ds['status'].dtype}")
+    frame = ds[["final_test_acc", "phase"]].to_dataframe()
+    check(len(frame) == 32 and frame.index.names == ["data_fraction", "weight_decay", "init_scale", "seed", "lr"],
+          "pandas: one row per point with a MultiIndex over the axes")
+    ds.close()
+
+
+def killed_and_resumed(reference_slow):
+    out = fresh("slow_killed.h5")
+    process = subprocess.Popen(command(SLOW, out, 2), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    started = wait_for_records(out + ".journal", 3, SLOW)
+    check(started, "the sweep journaled three points")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    time.sleep(0.5)
+    with open(out + ".journal", "rb") as f:
+        size_after_kill = len(f.read())
+    result = run(SLOW, out, 2)
+    check(result.returncode == 0, f"resume after kill -9: exit 0, got {result.returncode}: {result.stderr}")
+    check(size_after_kill < os.path.getsize(out + ".journal"), "the resume added points")
+    if result.returncode == 0:
+        same_points(reference_slow, out, "kill -9 and resume vs uninterrupted")
+
+
+def signalled_and_resumed(reference_slow, ranks, sig):
+    out = fresh(f"slow_signal_{ranks}.h5")
+    process = subprocess.Popen(command(SLOW, out, ranks), env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    check(wait_for_records(out + ".journal", 2, SLOW), "the sweep journaled two points")
+    sent = time.time()
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    took = time.time() - sent
+    name = signal.Signals(sig).name
+    check(process.returncode == 3, f"{name} with {ranks} ranks: exit status 3, got {process.returncode}: {stderr}")
+    check(took < 10, f"{name}: stopped within seconds, took {took:.1f} s")
+    check("resume" in stderr, f"{name}: says how to resume: {stderr!r}")
+    with h5py.File(out, "r") as f:
+        status = f["status"][...]
+        check(0 < (status > 0).sum() < status.size, f"{name}: a partial file, {(status > 0).sum()} points done")
+    result = run(SLOW, out, ranks)
+    check(result.returncode == 0, f"{name}: resume exits 0, got {result.returncode}: {result.stderr}")
+    if result.returncode == 0:
+        same_points(reference_slow, out, f"{name} and resume vs uninterrupted")
+
+
+def bad_input(reference):
+    cases = {
+        "no_grid.json": ('{"task": {"p": 13}}', ["grid"]),
+        "unknown_axis.json": ('{"grid": {"data_fraction": [0.3], "weight_decy": [1], "init_scale": [1], '
+                              '"seed": 1}}', ["weight_decy", "weight_decay"]),
+        "bad_value.json": ('{"grid": {"data_fraction": [0.3], "weight_decay": [1, -1], "init_scale": [1], '
+                           '"seed": 1}}', ["grid.weight_decay[1]", "-1", ">= 0"]),
+        "empty_axis.json": ('{"grid": {"data_fraction": [], "weight_decay": [1], "init_scale": [1], "seed": 1}}',
+                            ["grid.data_fraction"]),
+        "bad_base.json": ('{"optimizer": {"lr": -1}, "grid": {"data_fraction": [0.3], "weight_decay": [1], '
+                          '"init_scale": [1], "seed": 1}}', ["optimizer.lr", "-1"]),
+    }
+    for name, (text, needles) in cases.items():
+        sweep = path(name)
+        with open(sweep, "w") as f:
+            f.write(text)
+        out = fresh("bad.h5")
+        result = run(sweep, out)
+        check(result.returncode == 2, f"{name}: exit 2, got {result.returncode}")
+        message = result.stderr.strip()
+        check(len(message.splitlines()) == 1, f"{name}: one line: {message!r}")
+        for needle in needles:
+            check(needle in message, f"{name}: names {needle!r}: {message!r}")
+        check(not os.path.exists(out), f"{name}: no output written")
+        validate = subprocess.run([GROKSWEEP, "validate", sweep], capture_output=True, text=True)
+        check(validate.returncode == 2 and validate.stderr.strip().endswith(message.split(": ", 1)[1]),
+              f"{name}: validate reports the same error: {validate.stderr!r}")
+
+    # a file that is not a sweep output is never overwritten without --force
+    foreign = fresh("foreign.h5")
+    with open(foreign, "w") as f:
+        f.write("precious data")
+    result = run(TINY, foreign)
+    check(result.returncode == 2 and "--force" in result.stderr, f"foreign output refused: {result.stderr!r}")
+    check(open(foreign).read() == "precious data", "foreign output untouched")
+
+    # another sweep pointed at this sweep's output is refused; both files untouched
+    before = {s: open(reference + s, "rb").read() for s in ("", ".journal")}
+    other = path("other.json")
+    with open(TINY) as f:
+        sweep = json.load(f)
+    sweep["grid"]["seed"] = 3
+    with open(other, "w") as f:
+        json.dump(sweep, f)
+    result = run(other, reference)
+    check(result.returncode == 2 and "different sweep" in result.stderr, f"other sweep refused: {result.stderr!r}")
+    check(all(open(reference + s, "rb").read() == before[s] for s in before), "refused: output and journal untouched")
+
+    # --force starts over
+    result = run(other, foreign, 0, "--force")
+    check(result.returncode == 0, f"--force overwrites: {result.stderr!r}")
+    validate = subprocess.run([GROKSWEEP, "validate", TINY], capture_output=True, text=True)
+    check(validate.returncode == 0 and "points: 32" in validate.stdout, f"validate: {validate.stdout!r}")
+
+
+os.makedirs(WORKDIR, exist_ok=True)
+reference = ranks_agree()
+loads_in_readers(reference)
+reference_slow = fresh("slow_reference.h5")
+result = run(SLOW, reference_slow, 2)
+check(result.returncode == 0, f"slow reference: {result.stderr}")
+killed_and_resumed(reference_slow)
+signalled_and_resumed(reference_slow, 0, signal.SIGTERM)
+signalled_and_resumed(reference_slow, 2, signal.SIGUSR1)
+bad_input(reference)
+
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,86 @@
+/* The journal: records survive reopening, a torn last record is cut off,
+ * and a journal of another sweep is refused. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "test_util.h"
+
+#define N_EVAL 4
+
+typedef struct {
+    int count;
+    long points[16];
+    float losses[16];
+    float first_curve[16];
+} Seen;
+
+static void remember(long point, const PointResult *r, void *context) {
+    Seen *seen = context;
+    if (seen->count < 16) {
+        seen->points[seen->count] = point;
+        seen->losses[seen->count] = r->final_test_loss;
+        seen->first_curve[seen->count] = r->curve[0];
+    }
+    seen->count++;
+}
+
+int main(int argc, char **argv) {
+    const char *path = argc > 1 ? argv[1] : "test_journal.bin";
+    char err[512];
+    unlink(path);
+    Journal j;
+    Seen seen = {0};
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "create: %s", err);
+    CHECK(seen.count == 0, "a new journal has no records");
+    PointResult r;
+    point_result_init(&r, N_EVAL);
+    for (long p = 0; p < 3; p++) {
+        point_result_clear(&r);
+        r.status = POINT_DONE;
+        r.final_test_loss = 0.5f * (float)p;
+        r.curve[0] = 10.0f + (float)p;
+        CHECK(journal_append(&j, 7 - p, &r, err, sizeof err) == 0, "append: %s", err);
+    }
+    journal_close(&j);
+
+    /* tear the last record as a kill during write() would */
+    int fd = open(path, O_RDWR);
+    off_t size = lseek(fd, 0, SEEK_END);
+    CHECK(ftruncate(fd, size - 5) == 0, "truncate");
+    close(fd);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(seen.count == 2, "two intact records, got %d", seen.count);
+    CHECK(seen.points[0] == 7 && seen.points[1] == 6, "points in order: %ld %ld", seen.points[0], seen.points[1]);
+    CHECK(seen.losses[1] == 0.5f && seen.first_curve[1] == 11.0f, "payload intact");
+    /* appending after the cut continues cleanly */
+    r.final_test_loss = 9;
+    CHECK(journal_append(&j, 3, &r, err, sizeof err) == 0, "append after reopen: %s", err);
+    journal_close(&j);
+    memset(&seen, 0, sizeof seen);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(seen.count == 3 && seen.points[2] == 3 && seen.losses[2] == 9, "three records after the cut");
+    journal_close(&j);
+
+    /* another sweep's journal is refused, and left as it was */
+    fd = open(path, O_RDONLY);
+    off_t before = lseek(fd, 0, SEEK_END);
+    close(fd);
+    memset(&seen, 0, sizeof seen);
+    CHECK(journal_open(&j, path, 0x123456, 10, N_EVAL, remember, &seen, err, sizeof err) == -2,
+          "another sweep's hash is refused");
+    CHECK(strstr(err, "different sweep") != NULL && strstr(err, "--force") != NULL, "message: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 11, N_EVAL, remember, &seen, err, sizeof err) == -2,
+          "another point count is refused");
+    fd = open(path, O_RDONLY);
+    CHECK(lseek(fd, 0, SEEK_END) == before, "a refused journal is untouched");
+    close(fd);
+    CHECK(seen.count == 0, "nothing visited from a refused journal");
+
+    point_result_free(&r);
+    unlink(path);
+    return test_finish();
+}

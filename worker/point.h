@@ -1,0 +1,23 @@
+/* Training one grid point of a sweep into its record. */
+#ifndef GROKSWEEP_POINT_H
+#define GROKSWEEP_POINT_H
+
+#include <stdbool.h>
+
+#include "record.h"
+#include "sweep.h"
+#include "train.h"
+
+/* Train grid point `point` of the sweep into *result (initialized for
+ * sweep->n_eval). Returns true when the record is final (done, diverged,
+ * or failed: a run that could not be set up, message on stderr); false
+ * when the run was interrupted through hooks->should_stop and must run
+ * again later. */
+bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result);
+
+/* Estimated floating-point operations of a run: training steps plus
+ * evaluations, from the model's shapes and the split sizes. Used to hand
+ * out the most expensive points first and for time estimates. */
+double run_cost_flops(const RunConfig *cfg);
+
+#endif
