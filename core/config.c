@@ -320,17 +320,21 @@ static int failed_condition(FieldId id, const RunConfig *cfg) {
     return (f->selector_mask >> selected & 1u) ? -1 : (int)id;
 }
 
-/* Build a JSON number that prints as the shortest "%.Ng" text reading back
- * as exactly v (finite). cJSON's own printer is not used: it accepts a
- * 15-digit text that is only within DBL_EPSILON of the value, so
- * 0.30000000000000004 would come back as 0.3. NULL when memory runs out. */
+void config_format_real(double v, char *buf, size_t size) {
+    ASSERT(buf != NULL && isfinite(v) && size >= 32);
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+}
+
+/* Build a JSON number that prints as config_format_real() text. cJSON's own
+ * printer is not used: it accepts a 15-digit text that is only within
+ * DBL_EPSILON of the value, so 0.30000000000000004 would come back as 0.3.
+ * NULL when memory runs out. */
 static cJSON *exact_number(double v) {
     char text[32];
-    ASSERT(isfinite(v));
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, v);
-        if (strtod(text, NULL) == v) break;
-    }
+    config_format_real(v, text, sizeof text);
     return cJSON_CreateRaw(text);
 }
 
@@ -479,12 +483,16 @@ static size_t edit_distance(const char *a, const char *key, size_t key_len) {
     return row[key_len];
 }
 
+/* Largest edit distance from a name of name_len bytes at which a key is
+ * suggested as what was meant. */
+static size_t suggestion_limit(size_t name_len) { return name_len / 3 > 2 ? name_len / 3 : 2; }
+
 /* Write the hint for an unknown member `name` of `section`: the nearest
  * valid key when it is close, otherwise the list of valid keys. */
 static void unknown_key_hint(const char *section, const char *name, char *buf, size_t size) {
     KeyName keys[FIELD_COUNT];
     int count = section_keys(section, keys), best = -1;
-    size_t best_distance = 0, name_len = strlen(name), limit = name_len / 3 > 2 ? name_len / 3 : 2;
+    size_t best_distance = 0, limit = suggestion_limit(strlen(name));
     for (int k = 0; k < count; k++) {
         size_t distance = edit_distance(name, keys[k].name, keys[k].len);
         if (best < 0 || distance < best_distance) best = k, best_distance = distance;
@@ -498,6 +506,37 @@ static void unknown_key_hint(const char *section, const char *name, char *buf, s
                            : (size_t)snprintf(buf, size, "valid top-level keys:");
     for (int k = 0; k < count && used < size; k++)
         used += (size_t)snprintf(buf + used, size - used, "%s %.*s", k ? "," : "", (int)keys[k].len, keys[k].name);
+}
+
+ConfigKeyType config_key_type(const char *path) {
+    int id = field_by_path(path);
+    if (id < 0) return CONFIG_KEY_NONE;
+    switch (fields[id].type) {
+    case TYPE_INT: return CONFIG_KEY_INT;
+    case TYPE_REAL: return CONFIG_KEY_REAL;
+    case TYPE_BOOL: return CONFIG_KEY_BOOL;
+    case TYPE_ENUM: return CONFIG_KEY_STRING;
+    case TYPE_REAL_PAIR: return CONFIG_KEY_ARRAY;
+    }
+    ASSERT(!"unknown field type");
+    return CONFIG_KEY_NONE;
+}
+
+void config_suggest_key(const char *name, const char *const *extra, int n_extra, char *buf, size_t size) {
+    ASSERT(name && (extra || n_extra == 0) && buf && size > 0);
+    const char *best = NULL;
+    size_t best_distance = suggestion_limit(strlen(name)) + 1;
+    for (int i = 0; i < n_extra + FIELD_COUNT; i++) {
+        const char *candidate = i < n_extra ? extra[i] : fields[i - n_extra].path;
+        size_t distance = edit_distance(name, candidate, strlen(candidate));
+        const char *last = strrchr(candidate, '.');
+        if (last) {
+            size_t last_distance = edit_distance(name, last + 1, strlen(last + 1));
+            if (last_distance < distance) distance = last_distance;
+        }
+        if (distance < best_distance) best = candidate, best_distance = distance;
+    }
+    snprintf(buf, size, "%s", best ? best : "");
 }
 
 /* Line and column (both from 1) of position `at` in text. */
@@ -808,20 +847,29 @@ static char *read_text_file(const char *path, size_t *size) {
     return NULL;
 }
 
-int config_load(RunConfig *cfg, const char *path, const char *const *overrides, int n_overrides, char *err,
-                size_t errlen) {
+char *config_read_file(const char *path, char *err, size_t errlen) {
     ASSERT(path);
     size_t size;
     char *text = read_text_file(path, &size);
-    if (!text) return write_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    int rc;
+    if (!text) {
+        write_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
     if (strlen(text) != size) {
         int line, column;
         text_position(text, text + strlen(text), &line, &column);
-        rc = write_error(err, errlen, "%s: invalid JSON near line %d, column %d (NUL byte)", path, line, column);
-    } else {
-        rc = config_parse(cfg, text, path, overrides, n_overrides, err, errlen);
+        write_error(err, errlen, "%s: invalid JSON near line %d, column %d (NUL byte)", path, line, column);
+        free(text);
+        return NULL;
     }
+    return text;
+}
+
+int config_load(RunConfig *cfg, const char *path, const char *const *overrides, int n_overrides, char *err,
+                size_t errlen) {
+    char *text = config_read_file(path, err, errlen);
+    if (!text) return -1;
+    int rc = config_parse(cfg, text, path, overrides, n_overrides, err, errlen);
     free(text);
     return rc;
 }

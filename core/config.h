@@ -100,6 +100,35 @@ char *config_to_json(const RunConfig *cfg);
  * values, meaning) to the stream. */
 void config_help(void *stream);
 
+/* The kind of value a config key holds, for sweeps that vary keys. */
+typedef enum {
+    CONFIG_KEY_NONE,   /* no key: an unknown path or a section */
+    CONFIG_KEY_INT,
+    CONFIG_KEY_REAL,
+    CONFIG_KEY_BOOL,
+    CONFIG_KEY_STRING, /* one of a list of names */
+    CONFIG_KEY_ARRAY   /* optimizer.betas */
+} ConfigKeyType;
+
+/* The kind of value of the key at a dotted path ("optimizer.lr"). */
+ConfigKeyType config_key_type(const char *path);
+
+/* Write into buf the candidate nearest to `name` in edit distance when it is
+ * close enough to be a likely misspelling, else "". The candidates are the
+ * n_extra names in extra (each shorter than 32 bytes), then the dotted path
+ * of every key; a path also matches through its last component ("lr" finds
+ * optimizer.lr). Earlier candidates win ties. */
+void config_suggest_key(const char *name, const char *const *extra, int n_extra, char *buf, size_t size);
+
+/* Write a finite v as the shortest "%.Ng" text that reads back as exactly v
+ * (JSON number text; cJSON's own printer can be one ulp off). size >= 32. */
+void config_format_real(double v, char *buf, size_t size);
+
+/* Read a JSON text file into a newly malloc'd NUL-terminated string. NULL
+ * on failure, with one message in err: "<path>: cannot read: <reason>", or
+ * invalid JSON at the position of a NUL byte. */
+char *config_read_file(const char *path, char *err, size_t errlen);
+
 /* Names of enum values, as they appear in JSON. */
 const char *model_kind_name(ModelKind kind);
 const char *input_kind_name(InputKind kind);

@@ -1,0 +1,701 @@
+#include "output.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "check.h"
+
+/* Chunking: per-point variables in blocks of about POINT_CHUNK points,
+ * curves in blocks of about CURVE_CHUNK points (fewer when a curve is long,
+ * so a chunk stays within HDF5's 1 MiB default chunk cache), always the full
+ * eval_step extent. Points are written roughly in index order, so blocks are
+ * taken from the last (fastest) axes first.
+ *
+ * Only the curves are compressed (shuffle + deflate): every flush deflates
+ * each dirty chunk again, and each deflate costs ~0.3 ms of zlib set-up
+ * whatever the chunk's size, while the per-point variables are small. */
+#define POINT_CHUNK 256
+#define CURVE_CHUNK 64
+#define CURVE_CHUNK_BYTES (512 * 1024)
+#define DEFLATE_LEVEL 1
+
+_Static_assert(N_ACC_LEVELS == 4, "variable names below spell out the four accuracy levels");
+_Static_assert(CURVE_SERIES == 5, "curve names below spell out the five series");
+
+typedef enum { T_INT8, T_INT32, T_FLOAT32 } VarType;
+
+/* The per-point variables, in file order. status comes first in the file but
+ * is written last for each point. */
+typedef enum {
+    V_STATUS,
+    V_PHASE,
+    V_TRAIN_ACC_STEP,                      /* N_ACC_LEVELS of them */
+    V_TEST_ACC_STEP = V_TRAIN_ACC_STEP + N_ACC_LEVELS,
+    V_FINAL_TRAIN_LOSS = V_TEST_ACC_STEP + N_ACC_LEVELS,
+    V_FINAL_TEST_LOSS,
+    V_FINAL_TRAIN_ACC,
+    V_FINAL_TEST_ACC,
+    V_FINAL_WEIGHT_NORM,
+    V_STEPS_RUN,
+    V_WALL_SECONDS,
+    N_VARS
+} VarIndex;
+
+#define CROSSING_COMMENT "-1: never reached; missing: point not run"
+
+typedef struct {
+    const char *name;
+    VarType type;
+    double fill;
+    int fill_attribute;    /* declare _FillValue (not for categories where 0 is a real value) */
+    const char *long_name;
+    const char *units;     /* NULL: none */
+    const char *comment;   /* NULL: none */
+} VarSpec;
+
+static const VarSpec VARS[N_VARS] = {
+    {"status", T_INT8, 0, 0, "run status", NULL, NULL},
+    {"phase", T_INT8, 0, 0, "phase of the run", NULL, NULL},
+    {"train_acc_step_50", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.5", "steps",
+     CROSSING_COMMENT},
+    {"train_acc_step_90", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.9", "steps",
+     CROSSING_COMMENT},
+    {"train_acc_step_95", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.95", "steps",
+     CROSSING_COMMENT},
+    {"train_acc_step_99", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.99", "steps",
+     CROSSING_COMMENT},
+    {"test_acc_step_50", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.5", "steps",
+     CROSSING_COMMENT},
+    {"test_acc_step_90", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.9", "steps",
+     CROSSING_COMMENT},
+    {"test_acc_step_95", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.95", "steps",
+     CROSSING_COMMENT},
+    {"test_acc_step_99", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.99", "steps",
+     CROSSING_COMMENT},
+    {"final_train_loss", T_FLOAT32, NAN, 1, "train loss at the last evaluation", "1", NULL},
+    {"final_test_loss", T_FLOAT32, NAN, 1, "test loss at the last evaluation", "1", NULL},
+    {"final_train_acc", T_FLOAT32, NAN, 1, "train accuracy at the last evaluation", "1", NULL},
+    {"final_test_acc", T_FLOAT32, NAN, 1, "test accuracy at the last evaluation", "1", NULL},
+    {"final_weight_norm", T_FLOAT32, NAN, 1, "L2 norm of the parameters at the last evaluation", "1", NULL},
+    {"steps_run", T_INT32, -1, 1, "optimizer steps run", "steps", NULL},
+    /* "s", not "seconds": xarray decodes "seconds" into timedelta64. */
+    {"wall_seconds", T_FLOAT32, NAN, 1, "wall-clock time of the run", "s", NULL},
+};
+
+static const int8_t STATUS_FLAGS[] = {POINT_NOT_RUN, POINT_DONE, POINT_DIVERGED, POINT_FAILED};
+static const int8_t PHASE_FLAGS[] = {PHASE_NONE, PHASE_COMPREHENSION, PHASE_GROKKING, PHASE_MEMORIZATION,
+                                     PHASE_CONFUSION};
+
+/* In the order of PointResult.curve's series. */
+static const char *const CURVE_NAMES[CURVE_SERIES] = {"curve_train_loss", "curve_test_loss", "curve_train_acc",
+                                                       "curve_test_acc", "curve_weight_norm"};
+static const char *const CURVE_LONG_NAMES[CURVE_SERIES] = {"train loss", "test loss", "train accuracy",
+                                                            "test accuracy", "L2 norm of the parameters"};
+
+#define EVAL_STEP_NAME "eval_step"
+
+struct OutputFile {
+    char *path;
+    hid_t file;
+    int n_axes;
+    long n_points;
+    int n_eval;
+    hsize_t dims[SWEEP_MAX_AXES + 1];  /* the axes' lengths, then n_eval */
+    hid_t coords[SWEEP_MAX_AXES + 1];  /* the axes' coordinates, then eval_step */
+    hid_t vars[N_VARS];
+    hid_t curves[CURVE_SERIES];
+    hid_t point_space, curve_space;    /* file dataspaces, selections set per write */
+    hid_t point_mem, curve_mem;        /* memory dataspaces: 1 and n_eval elements */
+};
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+#define DETAIL_SIZE 256
+
+/* Walking the stack downwards, the last entry is the innermost cause. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
+    (void)n;
+    char *detail = data;
+    const char *text = e->desc && e->desc[0] ? e->desc : e->func_name;
+    if (text && text[0]) snprintf(detail, DETAIL_SIZE, "%s", text);
+    return 0;
+}
+
+/* "path: what: HDF5's innermost reason". HDF5's own printing is off, so its
+ * error stack is read here instead. */
+static void set_error(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+    char what[256], detail[DETAIL_SIZE] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, detail);
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0])
+        snprintf(err, errlen, "%s: %s: %s", path, what, detail);
+    else
+        snprintf(err, errlen, "%s: %s", path, what);
+}
+
+/* Checks an HDF5 call's result (negative = failure), PETSc style: records
+ * what failed and jumps to `fail`. Needs err, errlen and path in scope. */
+#define TRY_H5(call, ...)                                    \
+    do {                                                     \
+        if ((call) < 0) {                                    \
+            set_error(err, errlen, path, __VA_ARGS__);       \
+            goto fail;                                       \
+        }                                                    \
+    } while (0)
+
+/* Closes a dataset id if open; returns the result of H5Dclose (0 if not open). */
+static herr_t close_dataset(hid_t *id) {
+    herr_t rc = 0;
+    if (*id >= 0) {
+        rc = H5Dclose(*id);
+        *id = H5I_INVALID_HID;
+    }
+    return rc;
+}
+
+/* ---- types and attributes -------------------------------------------------------------------- */
+
+static hid_t file_type(VarType t) {
+    return t == T_INT8 ? H5T_STD_I8LE : t == T_INT32 ? H5T_STD_I32LE : H5T_IEEE_F32LE;
+}
+
+static hid_t memory_type(VarType t) {
+    return t == T_INT8 ? H5T_NATIVE_INT8 : t == T_INT32 ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT;
+}
+
+/* A variable-length UTF-8 string type (caller closes). */
+static hid_t utf8_string_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int attr_string(hid_t obj, const char *name, const char *value, const char *what, const char *path,
+                       char *err, size_t errlen) {
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    TRY_H5(type = utf8_string_type(), "making a string type for attribute %s of %s", name, what);
+    TRY_H5(space = H5Screate(H5S_SCALAR), "making a dataspace for attribute %s of %s", name, what);
+    TRY_H5(attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute %s of %s",
+            name, what);
+    TRY_H5(H5Awrite(attr, type, &value), "writing attribute %s of %s", name, what);
+    TRY_H5(H5Aclose(attr), "closing attribute %s of %s", name, what);
+    H5Sclose(space);
+    H5Tclose(type);
+    return 0;
+fail:
+    if (attr >= 0) H5Aclose(attr);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    return -1;
+}
+
+/* A numeric attribute: a scalar when n == 1, else a 1-D array. */
+static int attr_numbers(hid_t obj, const char *name, hid_t ftype, hid_t mtype, hsize_t n, const void *values,
+                        const char *what, const char *path, char *err, size_t errlen) {
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    TRY_H5(space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL),
+            "making a dataspace for attribute %s of %s", name, what);
+    TRY_H5(attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute %s of %s",
+            name, what);
+    TRY_H5(H5Awrite(attr, mtype, values), "writing attribute %s of %s", name, what);
+    TRY_H5(H5Aclose(attr), "closing attribute %s of %s", name, what);
+    H5Sclose(space);
+    return 0;
+fail:
+    if (attr >= 0) H5Aclose(attr);
+    if (space >= 0) H5Sclose(space);
+    return -1;
+}
+
+static int attr_int32(hid_t obj, const char *name, int32_t value, const char *what, const char *path, char *err,
+                      size_t errlen) {
+    return attr_numbers(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &value, what, path, err, errlen);
+}
+
+/* ---- creation -------------------------------------------------------------------------------- */
+
+static int valid_name(const char *name) {
+    if (!((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return 0;
+    return 1;
+}
+
+static int reserved_name(const char *name) {
+    if (strcmp(name, EVAL_STEP_NAME) == 0) return 1;
+    for (int v = 0; v < N_VARS; v++)
+        if (strcmp(name, VARS[v].name) == 0) return 1;
+    for (int s = 0; s < CURVE_SERIES; s++)
+        if (strcmp(name, CURVE_NAMES[s]) == 0) return 1;
+    return 0;
+}
+
+/* Axis names become dataset names: they must be netCDF names, distinct, and
+ * not those of the file's variables. */
+static int check_axis_names(const Sweep *sweep, const char *path, char *err, size_t errlen) {
+    for (int i = 0; i < sweep->n_axes; i++) {
+        const char *name = sweep->axes[i].name;
+        if (!valid_name(name)) {
+            snprintf(err, errlen, "%s: axis name \"%s\" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                     path, name);
+            return -1;
+        }
+        if (reserved_name(name)) {
+            snprintf(err, errlen, "%s: axis name \"%s\" is the name of an output variable", path, name);
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(name, sweep->axes[j].name) == 0) {
+                snprintf(err, errlen, "%s: two axes are named \"%s\"", path, name);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* Chunk dimensions over the sweep axes for about `points` points, filled
+ * from the last axis backwards. */
+static void chunk_over_axes(const hsize_t *dims, int n_axes, hsize_t points, hsize_t *chunk) {
+    hsize_t left = points;
+    for (int i = n_axes - 1; i >= 0; i--) {
+        hsize_t c = dims[i] < left ? dims[i] : left;
+        if (c < 1) c = 1;
+        chunk[i] = c;
+        left /= c;
+    }
+}
+
+static int deflate_available(void) {
+    unsigned config = 0;
+    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0) return 0;
+    if (H5Zget_filter_info(H5Z_FILTER_DEFLATE, &config) < 0) return 0;
+    return (config & H5Z_FILTER_CONFIG_ENCODE_ENABLED) != 0;
+}
+
+/* Dataset creation properties that every dataset gets: attribute creation
+ * order tracked and indexed (netCDF-4 requires it). */
+static hid_t base_dcpl(void) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0) return dcpl;
+    if (H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(dcpl);
+        return H5I_INVALID_HID;
+    }
+    return dcpl;
+}
+
+/* A 1-D coordinate: dataset `name` made a dimension scale, with long_name
+ * and, if given, units. */
+static hid_t create_coordinate(hid_t file, const char *name, hid_t ftype, hid_t mtype, hsize_t length,
+                               const void *values, const char *long_name, const char *units, const char *path,
+                               char *err, size_t errlen) {
+    hid_t dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+    TRY_H5(dcpl = base_dcpl(), "making creation properties for coordinate %s", name);
+    TRY_H5(space = H5Screate_simple(1, &length, NULL), "making a dataspace for coordinate %s", name);
+    TRY_H5(ds = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "creating coordinate %s",
+            name);
+    TRY_H5(H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), "writing coordinate %s", name);
+    TRY_H5(H5DSset_scale(ds, name), "making coordinate %s a dimension scale", name);
+    if (attr_string(ds, "long_name", long_name, name, path, err, errlen) < 0) goto fail;
+    if (units && attr_string(ds, "units", units, name, path, err, errlen) < 0) goto fail;
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    return ds;
+fail:
+    if (ds >= 0) H5Dclose(ds);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return H5I_INVALID_HID;
+}
+
+/* Axis names that count optimizer steps get units "steps"; other numeric
+ * axes are dimensionless. */
+static const char *axis_units(const SweepAxis *axis) {
+    size_t n = strlen(axis->name);
+    if (strcmp(axis->name, "steps") == 0 || (n > 6 && strcmp(axis->name + n - 6, "_steps") == 0)) return "steps";
+    return "1";
+}
+
+static int create_axis(OutputFile *out, int i, const SweepAxis *axis, char *err, size_t errlen) {
+    const char *path = out->path;
+    const char *long_name = axis->path[0] ? axis->path : axis->name;
+    hsize_t n = (hsize_t)axis->length;
+    void *buffer = NULL;
+    hid_t type = H5I_INVALID_HID;
+    hid_t ds = H5I_INVALID_HID;
+    switch (axis->kind) {
+    case AXIS_REAL:
+        ASSERT(axis->numbers != NULL);
+        ds = create_coordinate(out->file, axis->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, n, axis->numbers,
+                               long_name, axis_units(axis), path, err, errlen);
+        break;
+    case AXIS_INT: {
+        ASSERT(axis->numbers != NULL);
+        int32_t *v = buffer = malloc(sizeof(int32_t) * n);
+        if (!v) goto no_memory;
+        for (hsize_t k = 0; k < n; k++) {
+            ASSERT(axis->numbers[k] >= INT32_MIN && axis->numbers[k] <= INT32_MAX);
+            v[k] = (int32_t)axis->numbers[k];
+        }
+        ds = create_coordinate(out->file, axis->name, H5T_STD_I32LE, H5T_NATIVE_INT32, n, v, long_name,
+                               axis_units(axis), path, err, errlen);
+        break;
+    }
+    case AXIS_BOOL: {
+        ASSERT(axis->numbers != NULL);
+        int8_t *v = buffer = malloc(sizeof(int8_t) * n);
+        if (!v) goto no_memory;
+        for (hsize_t k = 0; k < n; k++) v[k] = axis->numbers[k] != 0;
+        ds = create_coordinate(out->file, axis->name, H5T_STD_I8LE, H5T_NATIVE_INT8, n, v, long_name, NULL, path,
+                               err, errlen);
+        if (ds >= 0) {
+            static const int8_t flags[] = {0, 1};
+            if (attr_numbers(ds, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 2, flags, axis->name, path, err,
+                             errlen) < 0 ||
+                attr_string(ds, "flag_meanings", "false true", axis->name, path, err, errlen) < 0)
+                goto fail;
+        }
+        break;
+    }
+    case AXIS_STRING:
+        ASSERT(axis->strings != NULL);
+        TRY_H5(type = utf8_string_type(), "making a string type for coordinate %s", axis->name);
+        ds = create_coordinate(out->file, axis->name, type, type, n, axis->strings, long_name, NULL, path, err,
+                               errlen);
+        break;
+    }
+    if (ds < 0) goto fail;
+    out->coords[i] = ds;
+    if (type >= 0) H5Tclose(type);
+    free(buffer);
+    return 0;
+no_memory:
+    snprintf(err, errlen, "%s: out of memory for coordinate %s", path, axis->name);
+fail:
+    if (ds >= 0) H5Dclose(ds);
+    if (type >= 0) H5Tclose(type);
+    free(buffer);
+    return -1;
+}
+
+/* A variable over the sweep axes (and eval_step when `curve`): chunked,
+ * filled with `fill`, every dimension's scale attached. */
+static hid_t create_variable(OutputFile *out, const char *name, VarType t, double fill, int curve, int compress,
+                             char *err, size_t errlen) {
+    const char *path = out->path;
+    int rank = out->n_axes + (curve ? 1 : 0);
+    hsize_t chunk[SWEEP_MAX_AXES + 1];
+    if (curve) {
+        hsize_t per_point = (hsize_t)out->n_eval * sizeof(float);
+        hsize_t points = CURVE_CHUNK_BYTES / per_point;
+        if (points > CURVE_CHUNK) points = CURVE_CHUNK;
+        chunk_over_axes(out->dims, out->n_axes, points, chunk);
+        chunk[out->n_axes] = (hsize_t)out->n_eval;
+    } else {
+        chunk_over_axes(out->dims, out->n_axes, POINT_CHUNK, chunk);
+    }
+    int8_t fill8 = (int8_t)fill;
+    int32_t fill32 = (int32_t)fill;
+    float fillf = (float)fill;
+    const void *fill_value = t == T_INT8 ? (const void *)&fill8 : t == T_INT32 ? (const void *)&fill32 : &fillf;
+
+    hid_t dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+    TRY_H5(dcpl = base_dcpl(), "making creation properties for %s", name);
+    TRY_H5(H5Pset_chunk(dcpl, rank, chunk), "setting the chunks of %s", name);
+    if (compress) {
+        TRY_H5(H5Pset_shuffle(dcpl), "setting the shuffle filter of %s", name);
+        TRY_H5(H5Pset_deflate(dcpl, DEFLATE_LEVEL), "setting the deflate filter of %s", name);
+    }
+    TRY_H5(H5Pset_fill_value(dcpl, memory_type(t), fill_value), "setting the fill value of %s", name);
+    TRY_H5(space = H5Screate_simple(rank, out->dims, NULL), "making a dataspace for %s", name);
+    TRY_H5(ds = H5Dcreate2(out->file, name, file_type(t), space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "creating %s",
+            name);
+    for (int d = 0; d < rank; d++) {
+        hid_t scale = d < out->n_axes ? out->coords[d] : out->coords[out->n_axes];
+        TRY_H5(H5DSattach_scale(ds, scale, (unsigned)d), "attaching dimension %d of %s to its coordinate", d, name);
+    }
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    return ds;
+fail:
+    if (ds >= 0) H5Dclose(ds);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return H5I_INVALID_HID;
+}
+
+static int create_point_variables(OutputFile *out, int compress, char *err, size_t errlen) {
+    const char *path = out->path;
+    for (int v = 0; v < N_VARS; v++) {
+        const VarSpec *s = &VARS[v];
+        hid_t ds = out->vars[v] = create_variable(out, s->name, s->type, s->fill, 0, compress, err, errlen);
+        if (ds < 0) return -1;
+        if (attr_string(ds, "long_name", s->long_name, s->name, path, err, errlen) < 0) return -1;
+        if (s->units && attr_string(ds, "units", s->units, s->name, path, err, errlen) < 0) return -1;
+        if (s->fill_attribute) {
+            ASSERT(s->type != T_INT8);
+            int32_t fill32 = (int32_t)s->fill;
+            float fillf = (float)s->fill;
+            int rc = s->type == T_INT32 ? attr_numbers(ds, "_FillValue", H5T_STD_I32LE, H5T_NATIVE_INT32, 1,
+                                                       &fill32, s->name, path, err, errlen)
+                                        : attr_numbers(ds, "_FillValue", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1,
+                                                       &fillf, s->name, path, err, errlen);
+            if (rc < 0) return -1;
+        }
+        if (s->comment && attr_string(ds, "comment", s->comment, s->name, path, err, errlen) < 0) return -1;
+    }
+    hid_t status = out->vars[V_STATUS], phase = out->vars[V_PHASE];
+    if (attr_numbers(status, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 4, STATUS_FLAGS, "status", path, err,
+                     errlen) < 0 ||
+        attr_string(status, "flag_meanings", "not_run done diverged failed", "status", path, err, errlen) < 0 ||
+        attr_numbers(phase, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 5, PHASE_FLAGS, "phase", path, err,
+                     errlen) < 0 ||
+        attr_string(phase, "flag_meanings", "none comprehension grokking memorization confusion", "phase", path,
+                    err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static int create_curves(OutputFile *out, int compress, char *err, size_t errlen) {
+    const char *path = out->path;
+    static const char *const units[CURVE_SERIES] = {"1", "1", "1", "1", "1"};
+    for (int s = 0; s < CURVE_SERIES; s++) {
+        hid_t ds = out->curves[s] = create_variable(out, CURVE_NAMES[s], T_FLOAT32, NAN, 1, compress, err, errlen);
+        float nan = NAN;
+        if (ds < 0) return -1;
+        if (attr_string(ds, "long_name", CURVE_LONG_NAMES[s], CURVE_NAMES[s], path, err, errlen) < 0 ||
+            attr_string(ds, "units", units[s], CURVE_NAMES[s], path, err, errlen) < 0 ||
+            attr_numbers(ds, "_FillValue", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &nan, CURVE_NAMES[s], path, err,
+                         errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int write_provenance(OutputFile *out, const Sweep *sweep, const OutputProvenance *p, char *err,
+                            size_t errlen) {
+    const char *path = out->path;
+    hid_t f = out->file;
+    if (attr_string(f, "format", "groksweep-sweep", "the file", path, err, errlen) < 0 ||
+        attr_int32(f, "format_version", 1, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "groksweep_version", p->groksweep_version, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "created", p->created, "the file", path, err, errlen) < 0 ||
+        attr_int32(f, "mpi_ranks", p->mpi_ranks, "the file", path, err, errlen) < 0 ||
+        (p->slurm_job_id && attr_string(f, "slurm_job_id", p->slurm_job_id, "the file", path, err, errlen) < 0) ||
+        attr_string(f, "blas_config", p->blas_config, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "blas_core", p->blas_core, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "sweep", sweep->text, "the file", path, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Closes every id (the file last); returns 0 or -1 with the first failure in err. */
+static int close_all(OutputFile *out, char *err, size_t errlen) {
+    int rc = 0;
+    for (int v = 0; v < N_VARS; v++)
+        if (close_dataset(&out->vars[v]) < 0 && rc == 0) {
+            set_error(err, errlen, out->path, "closing %s", VARS[v].name);
+            rc = -1;
+        }
+    for (int s = 0; s < CURVE_SERIES; s++)
+        if (close_dataset(&out->curves[s]) < 0 && rc == 0) {
+            set_error(err, errlen, out->path, "closing %s", CURVE_NAMES[s]);
+            rc = -1;
+        }
+    for (int i = 0; i <= out->n_axes; i++)
+        if (close_dataset(&out->coords[i]) < 0 && rc == 0) {
+            set_error(err, errlen, out->path, "closing a coordinate");
+            rc = -1;
+        }
+    hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->point_mem, &out->curve_mem};
+    for (size_t k = 0; k < sizeof spaces / sizeof spaces[0]; k++)
+        if (*spaces[k] >= 0) {
+            if (H5Sclose(*spaces[k]) < 0 && rc == 0) {
+                set_error(err, errlen, out->path, "closing a dataspace");
+                rc = -1;
+            }
+            *spaces[k] = H5I_INVALID_HID;
+        }
+    if (out->file >= 0) {
+        if (H5Fclose(out->file) < 0 && rc == 0) {
+            set_error(err, errlen, out->path, "closing the file");
+            rc = -1;
+        }
+        out->file = H5I_INVALID_HID;
+    }
+    return rc;
+}
+
+static void free_output(OutputFile *out) {
+    free(out->path);
+    free(out);
+}
+
+OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProvenance *provenance, char *err,
+                          size_t errlen) {
+    ASSERT(path && sweep && provenance && sweep->text);
+    ASSERT(provenance->groksweep_version && provenance->blas_config && provenance->blas_core &&
+           provenance->created);
+    ASSERT(sweep->n_axes >= 1 && sweep->n_axes <= SWEEP_MAX_AXES);
+    ASSERT(sweep->n_eval >= 1 && sweep->eval_steps);
+    long n_points = 1;
+    for (int i = 0; i < sweep->n_axes; i++) {
+        ASSERT(sweep->axes[i].length >= 1);
+        n_points *= sweep->axes[i].length;
+    }
+    ASSERT(n_points == sweep->n_points);
+    if (check_axis_names(sweep, path, err, errlen) < 0) return NULL;
+
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    OutputFile *out = calloc(1, sizeof *out);
+    if (!out || !(out->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        free(out);
+        return NULL;
+    }
+    out->file = out->point_space = out->curve_space = out->point_mem = out->curve_mem = H5I_INVALID_HID;
+    for (int i = 0; i <= SWEEP_MAX_AXES; i++) out->coords[i] = H5I_INVALID_HID;
+    for (int v = 0; v < N_VARS; v++) out->vars[v] = H5I_INVALID_HID;
+    for (int s = 0; s < CURVE_SERIES; s++) out->curves[s] = H5I_INVALID_HID;
+    out->n_axes = sweep->n_axes;
+    out->n_points = n_points;
+    out->n_eval = sweep->n_eval;
+    for (int i = 0; i < sweep->n_axes; i++) out->dims[i] = (hsize_t)sweep->axes[i].length;
+    out->dims[sweep->n_axes] = (hsize_t)sweep->n_eval;
+    int created = 0;
+
+    /* netCDF-4: creation order tracked and indexed, 1.8-compatible formats at the least. */
+    hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    TRY_H5(fcpl = H5Pcreate(H5P_FILE_CREATE), "making file creation properties");
+    TRY_H5(H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+            "setting link creation order");
+    TRY_H5(H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+            "setting attribute creation order");
+    TRY_H5(fapl = H5Pcreate(H5P_FILE_ACCESS), "making file access properties");
+    TRY_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), "setting format version bounds");
+    TRY_H5(out->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl), "creating the file");
+    created = 1;
+    H5Pclose(fapl);
+    H5Pclose(fcpl);
+    fapl = fcpl = H5I_INVALID_HID;
+
+    if (write_provenance(out, sweep, provenance, err, errlen) < 0) goto fail;
+    for (int i = 0; i < sweep->n_axes; i++)
+        if (create_axis(out, i, &sweep->axes[i], err, errlen) < 0) goto fail;
+    {
+        int32_t *steps = malloc(sizeof(int32_t) * (size_t)sweep->n_eval);
+        if (!steps) {
+            snprintf(err, errlen, "%s: out of memory for coordinate %s", path, EVAL_STEP_NAME);
+            goto fail;
+        }
+        for (int k = 0; k < sweep->n_eval; k++) steps[k] = sweep->eval_steps[k];
+        out->coords[sweep->n_axes] =
+            create_coordinate(out->file, EVAL_STEP_NAME, H5T_STD_I32LE, H5T_NATIVE_INT32, (hsize_t)sweep->n_eval,
+                              steps, "optimizer steps at evaluation", "steps", path, err, errlen);
+        free(steps);
+        if (out->coords[sweep->n_axes] < 0) goto fail;
+    }
+    int compress = deflate_available();
+    if (create_point_variables(out, 0, err, errlen) < 0) goto fail;
+    if (create_curves(out, compress, err, errlen) < 0) goto fail;
+
+    hsize_t one = 1, n_eval = (hsize_t)sweep->n_eval;
+    TRY_H5(out->point_space = H5Screate_simple(out->n_axes, out->dims, NULL), "making the points' dataspace");
+    TRY_H5(out->curve_space = H5Screate_simple(out->n_axes + 1, out->dims, NULL), "making the curves' dataspace");
+    TRY_H5(out->point_mem = H5Screate_simple(1, &one, NULL), "making a memory dataspace");
+    TRY_H5(out->curve_mem = H5Screate_simple(1, &n_eval, NULL), "making a memory dataspace");
+    TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing the new file");
+    return out;
+
+fail:
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    {
+        char ignored[8];
+        close_all(out, ignored, sizeof ignored);
+    }
+    if (created) remove(path); /* half a file would read as a sweep with missing variables */
+    free_output(out);
+    return NULL;
+}
+
+/* ---- writing --------------------------------------------------------------------------------- */
+
+static const void *point_value(const PointResult *r, int v) {
+    if (v == V_STATUS) return &r->status;
+    if (v == V_PHASE) return &r->phase;
+    if (v >= V_TRAIN_ACC_STEP && v < V_TRAIN_ACC_STEP + N_ACC_LEVELS) return &r->train_acc_step[v - V_TRAIN_ACC_STEP];
+    if (v >= V_TEST_ACC_STEP && v < V_TEST_ACC_STEP + N_ACC_LEVELS) return &r->test_acc_step[v - V_TEST_ACC_STEP];
+    switch (v) {
+    case V_FINAL_TRAIN_LOSS: return &r->final_train_loss;
+    case V_FINAL_TEST_LOSS: return &r->final_test_loss;
+    case V_FINAL_TRAIN_ACC: return &r->final_train_acc;
+    case V_FINAL_TEST_ACC: return &r->final_test_acc;
+    case V_FINAL_WEIGHT_NORM: return &r->final_weight_norm;
+    case V_STEPS_RUN: return &r->steps_run;
+    case V_WALL_SECONDS: return &r->wall_seconds;
+    }
+    ASSERT(0);
+    return NULL;
+}
+
+int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen) {
+    ASSERT(out && result && result->curve);
+    ASSERT(point >= 0 && point < out->n_points);
+    ASSERT(result->n_eval == out->n_eval);
+    ASSERT(result->status >= POINT_NOT_RUN && result->status <= POINT_FAILED);
+    ASSERT(result->phase >= PHASE_NONE && result->phase <= PHASE_CONFUSION);
+    const char *path = out->path;
+    int k = out->n_axes;
+    hsize_t start[SWEEP_MAX_AXES + 1], count[SWEEP_MAX_AXES + 1];
+    hsize_t rest = (hsize_t)point;
+    for (int i = k - 1; i >= 0; i--) {
+        start[i] = rest % out->dims[i];
+        rest /= out->dims[i];
+        count[i] = 1;
+    }
+    start[k] = 0;
+    count[k] = (hsize_t)out->n_eval;
+    TRY_H5(H5Sselect_hyperslab(out->point_space, H5S_SELECT_SET, start, NULL, count, NULL),
+            "selecting point %ld", point);
+    TRY_H5(H5Sselect_hyperslab(out->curve_space, H5S_SELECT_SET, start, NULL, count, NULL),
+            "selecting the curves of point %ld", point);
+    for (int s = 0; s < CURVE_SERIES; s++)
+        TRY_H5(H5Dwrite(out->curves[s], H5T_NATIVE_FLOAT, out->curve_mem, out->curve_space, H5P_DEFAULT,
+                         result->curve + (size_t)s * (size_t)out->n_eval),
+                "writing %s of point %ld", CURVE_NAMES[s], point);
+    /* status last: a point whose status reads "not run" may hold anything else. */
+    for (int n = 1; n <= N_VARS; n++) {
+        int v = n % N_VARS;
+        TRY_H5(H5Dwrite(out->vars[v], memory_type(VARS[v].type), out->point_mem, out->point_space, H5P_DEFAULT,
+                         point_value(result, v)),
+                "writing %s of point %ld", VARS[v].name, point);
+    }
+    TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);
+    return 0;
+fail:
+    return -1;
+}
+
+int output_close(OutputFile *out, char *err, size_t errlen) {
+    if (!out) return 0;
+    int rc = close_all(out, err, errlen);
+    free_output(out);
+    return rc;
+}
