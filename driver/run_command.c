@@ -237,6 +237,7 @@ typedef struct {
     bool *remote_active;     /* (n_ranks) not yet told NO_MORE_WORK */
     LocalWorker local;
     ProgressCounts counts;
+    long phases[PHASE_CONFUSION + 1]; /* finished points by phase */
     Progress progress;
     bool stopping;
     int exit_status;
@@ -249,6 +250,7 @@ static void count_finished(Driver *d, long point, const PointResult *r) {
     d->counts.diverged += r->status == POINT_DIVERGED;
     d->counts.failed += r->status == POINT_FAILED;
     d->counts.cost_done += d->cost[point];
+    if (r->phase >= PHASE_NONE && r->phase <= PHASE_CONFUSION) d->phases[r->phase]++;
 }
 
 static void rebuild_visit(long point, const PointResult *result, void *context) {
@@ -607,8 +609,12 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
                         "command again to resume\n",
                 d.counts.done, n, o->out_path);
     else if (d.exit_status == 0)
-        fprintf(stderr, "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed)\n", o->out_path, n,
-                d.counts.done - d.counts.diverged - d.counts.failed, d.counts.diverged, d.counts.failed);
+        fprintf(stderr,
+                "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed); phases: %ld comprehension, "
+                "%ld grokking, %ld memorization, %ld confusion\n",
+                o->out_path, n, d.counts.done - d.counts.diverged - d.counts.failed, d.counts.diverged,
+                d.counts.failed, d.phases[PHASE_COMPREHENSION], d.phases[PHASE_GROKKING], d.phases[PHASE_MEMORIZATION],
+                d.phases[PHASE_CONFUSION]);
     status = d.exit_status;
 out:
     if (d.output) output_close(d.output, err, sizeof err);

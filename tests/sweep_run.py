@@ -232,7 +232,19 @@ def bad_input(reference):
     check(validate.returncode == 0 and "points: 32" in validate.stdout, f"validate: {validate.stdout!r}")
 
 
+def shipped_sweeps_validate():
+    sweeps_dir = os.path.join(DATA, "..", "..", "sweeps")
+    for name in sorted(os.listdir(sweeps_dir)):
+        with open(os.path.join(sweeps_dir, name)) as f:
+            if "grid" not in json.load(f):
+                continue
+        result = subprocess.run([GROKSWEEP, "validate", os.path.join(sweeps_dir, name)], capture_output=True,
+                                text=True, timeout=300)
+        check(result.returncode == 0, f"sweeps/{name} validates: {result.stderr}")
+
+
 os.makedirs(WORKDIR, exist_ok=True)
+shipped_sweeps_validate()
 reference = ranks_agree()
 loads_in_readers(reference)
 reference_slow = fresh("slow_reference.h5")
