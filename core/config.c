@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "error.h"
 
 #define COUNT_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
 
@@ -553,20 +553,6 @@ static void text_position(const char *text, const char *at, int *line, int *colu
     }
 }
 
-/* Write a formatted message into err (at most errlen bytes), turning any
- * control character (a newline in a key name, say) into a space so that the
- * message stays one line. Returns -1. */
-static int write_error(char *err, size_t errlen, const char *fmt, ...) {
-    if (errlen == 0) return -1;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    for (char *c = err; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-    return -1;
-}
-
 /* State of one config_parse() call. */
 typedef struct {
     RunConfig cfg;           /* being filled; copied out on success */
@@ -587,7 +573,7 @@ static int reject_value(Parser *ps, const Field *f, const cJSON *item) {
     char value[VALUE_TEXT_CAPACITY], allowed[LIST_TEXT_CAPACITY];
     format_json(item, value, sizeof value);
     describe_allowed(f, allowed, sizeof allowed);
-    return write_error(ps->err, ps->errlen, "%s: %s = %s: must be %s", origin(ps, f), f->path, value, allowed);
+    return error_format(ps->err, ps->errlen, "%s: %s = %s: must be %s", origin(ps, f), f->path, value, allowed);
 }
 
 /* Report an unknown member `name` of `section` holding `item`. Returns -1. */
@@ -595,7 +581,7 @@ static int reject_unknown_key(Parser *ps, const char *section, const char *name,
     char value[VALUE_TEXT_CAPACITY], hint[LIST_TEXT_CAPACITY];
     format_json(item, value, sizeof value);
     unknown_key_hint(section, name, hint, sizeof hint);
-    return write_error(ps->err, ps->errlen, "%s: unknown key %s%s%s = %s (%s)", ps->source, section,
+    return error_format(ps->err, ps->errlen, "%s: unknown key %s%s%s = %s (%s)", ps->source, section,
                        *section ? "." : "", name, value, hint);
 }
 
@@ -656,7 +642,7 @@ static int parse_section(Parser *ps, const cJSON *object, const char *section) {
         const char *name = member->string;
         for (const cJSON *earlier = object->child; earlier != member; earlier = earlier->next)
             if (strcmp(earlier->string, name) == 0)
-                return write_error(ps->err, ps->errlen, "%s: duplicate key %s%s%s", ps->source, section,
+                return error_format(ps->err, ps->errlen, "%s: duplicate key %s%s%s", ps->source, section,
                                    *section ? "." : "", name);
         char path[PATH_CAPACITY];
         int len = snprintf(path, sizeof path, "%s%s%s", section, *section ? "." : "", name);
@@ -670,7 +656,7 @@ static int parse_section(Parser *ps, const cJSON *object, const char *section) {
             if (!cJSON_IsObject(member)) {
                 char value[VALUE_TEXT_CAPACITY];
                 format_json(member, value, sizeof value);
-                return write_error(ps->err, ps->errlen, "%s: %s = %s: must be a JSON object", ps->source, path,
+                return error_format(ps->err, ps->errlen, "%s: %s = %s: must be a JSON object", ps->source, path,
                                    value);
             }
             if (parse_section(ps, member, path)) return -1;
@@ -697,25 +683,25 @@ static int check_consistency(Parser *ps) {
         char condition[LIST_TEXT_CAPACITY];
         describe_condition(&fields[failed], condition, sizeof condition);
         format_field_value(&fields[id], cfg, value, sizeof value);
-        return write_error(ps->err, ps->errlen, "%s: %s = %s: applies only when %s (%s is \"%s\")",
+        return error_format(ps->err, ps->errlen, "%s: %s = %s: applies only when %s (%s is \"%s\")",
                            origin(ps, &fields[id]), fields[id].path, value, condition, selector->path,
                            selector->name_of(int_value(cfg, selector->offset)));
     }
     const TaskConfig *task = &cfg->task;
     if (operation_needs_prime(task->op) && !is_prime(task->p))
-        return write_error(ps->err, ps->errlen, "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
+        return error_format(ps->err, ps->errlen, "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
                            origin(ps, &fields[F_TASK_P]), task->p, operation_name(task->op));
     int pairs = task_pair_count(task), train = task_train_count(task);
     if (train < 1 || pairs - train < 1) {
         format_field_value(&fields[F_TASK_DATA_FRACTION], cfg, value, sizeof value);
-        return write_error(ps->err, ps->errlen,
+        return error_format(ps->err, ps->errlen,
                            "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d training and "
                            "%d test examples; need at least 1 of each",
                            origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs, task->p, train, pairs - train);
     }
     const ModelConfig *model = &cfg->model;
     if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
-        return write_error(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
+        return error_format(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
                            ps->source, model->d_model, model->n_heads);
     return 0;
 }
@@ -769,7 +755,7 @@ static int apply_overrides(Parser *ps, cJSON *root, const char *const *overrides
         const char *arg = overrides[i];
         const char *equals = strchr(arg, '=');
         if (!equals || !is_dotted_path(arg, (size_t)(equals - arg)))
-            return write_error(ps->err, ps->errlen, "--set %s: expected dotted.key=value, got \"%s\"", arg, arg);
+            return error_format(ps->err, ps->errlen, "--set %s: expected dotted.key=value, got \"%s\"", arg, arg);
         cJSON *value = cJSON_ParseWithOpts(equals + 1, NULL, true);
         if (!value) value = cJSON_CreateString(equals + 1);
         size_t path_len = (size_t)(equals - arg);
@@ -785,7 +771,7 @@ static int apply_overrides(Parser *ps, cJSON *root, const char *const *overrides
             cJSON_Delete(value);
         }
         free(path);
-        if (rc) return write_error(ps->err, ps->errlen, "%s: out of memory applying --set %s", ps->source, arg);
+        if (rc) return error_format(ps->err, ps->errlen, "%s: out of memory applying --set %s", ps->source, arg);
     }
     return 0;
 }
@@ -800,13 +786,13 @@ int config_parse(RunConfig *cfg, const char *json_text, const char *source, cons
     if (!root) {
         int line, column;
         text_position(json_text, error_at ? error_at : json_text, &line, &column);
-        return write_error(err, errlen, "%s: invalid JSON near line %d, column %d", source, line, column);
+        return error_format(err, errlen, "%s: invalid JSON near line %d, column %d", source, line, column);
     }
     int rc = -1;
     if (!cJSON_IsObject(root)) {
         char value[VALUE_TEXT_CAPACITY];
         format_json(root, value, sizeof value);
-        write_error(err, errlen, "%s: top level = %s: must be a JSON object", source, value);
+        error_format(err, errlen, "%s: top level = %s: must be a JSON object", source, value);
     } else if (apply_overrides(&ps, root, overrides, n_overrides) == 0 && parse_section(&ps, root, "") == 0 &&
                check_consistency(&ps) == 0) {
         resolve_kind_defaults(&ps.cfg, ps.set);
@@ -852,13 +838,13 @@ char *config_read_file(const char *path, char *err, size_t errlen) {
     size_t size;
     char *text = read_text_file(path, &size);
     if (!text) {
-        write_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
     if (strlen(text) != size) {
         int line, column;
         text_position(text, text + strlen(text), &line, &column);
-        write_error(err, errlen, "%s: invalid JSON near line %d, column %d (NUL byte)", path, line, column);
+        error_format(err, errlen, "%s: invalid JSON near line %d, column %d (NUL byte)", path, line, column);
         free(text);
         return NULL;
     }

@@ -8,7 +8,6 @@
 #include "sweep.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "error.h"
 #include "rng.h"
 
 #define COUNT_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
@@ -53,19 +53,6 @@ typedef struct {
     const cJSON *list; /* FORM_LIST: the array */
     double a, b, n;    /* FORM_LINSPACE / FORM_LOGSPACE: a, b, n; FORM_COUNT: n */
 } AxisInput;
-
-/* Write a formatted message into err (at most errlen bytes), control
- * characters turned into spaces so that it stays one line. Returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (errlen == 0) return -1;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    for (char *c = err; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-    return -1;
-}
 
 /* Turn every number under item into raw JSON text that reads back as the
  * same double (cJSON prints only 15 digits when they come within
@@ -142,19 +129,19 @@ static int resolve_axis(Sweep *sweep, const AxisInput *inputs, const cJSON *memb
         char value[VALUE_TEXT_CAPACITY], hint[64];
         format_value(member, value, sizeof value);
         config_suggest_key(written, short_names, COUNT_OF(short_names), hint, sizeof hint);
-        if (*hint) return fail(err, errlen, "%s: unknown axis grid.%s = %s (did you mean %s?)", source, written,
+        if (*hint) return error_format(err, errlen, "%s: unknown axis grid.%s = %s (did you mean %s?)", source, written,
                                value, hint);
-        return fail(err, errlen,
+        return error_format(err, errlen,
                     "%s: unknown axis grid.%s = %s (an axis is data_fraction, weight_decay, init_scale, seed or "
                     "the dotted path of a scalar config key; see groksweep train --help)",
                     source, written, value);
     }
     if (type == CONFIG_KEY_ARRAY)
-        return fail(err, errlen, "%s: grid.%s: %s holds an array and cannot be an axis; set it in the base config",
+        return error_format(err, errlen, "%s: grid.%s: %s holds an array and cannot be an axis; set it in the base config",
                     source, written, path);
     for (int i = 0; i < COUNT_OF(schedule_paths); i++)
         if (strcmp(path, schedule_paths[i]) == 0)
-            return fail(err, errlen,
+            return error_format(err, errlen,
                         "%s: grid.%s: %s cannot be an axis: every grid point shares one evaluation schedule (the "
                         "curves' eval_step coordinate); set it in the base config",
                         source, written, path);
@@ -163,10 +150,10 @@ static int resolve_axis(Sweep *sweep, const AxisInput *inputs, const cJSON *memb
     ASSERT(strlen(path) < sizeof axis->path);
     for (int i = 0; i < sweep->n_axes; i++) {
         if (strcmp(sweep->axes[i].path, path) == 0)
-            return fail(err, errlen, "%s: grid.%s: duplicate axis: grid.%s already varies %s", source, written,
+            return error_format(err, errlen, "%s: grid.%s: duplicate axis: grid.%s already varies %s", source, written,
                         inputs[i].written, path);
         if (strcmp(sweep->axes[i].name, name) == 0)
-            return fail(err, errlen,
+            return error_format(err, errlen,
                         "%s: grid.%s: the coordinate name \"%s\" is already that of grid.%s (an axis is named by "
                         "the last component of its path)",
                         source, written, name, inputs[i].written);
@@ -186,7 +173,7 @@ static int reject_form(const char *written, const cJSON *item, bool seed, const 
                        size_t errlen) {
     char value[VALUE_TEXT_CAPACITY];
     format_value(item, value, sizeof value);
-    return fail(err, errlen, "%s: grid.%s = %s: must be %s%s", source, written, value, AXIS_FORMS,
+    return error_format(err, errlen, "%s: grid.%s = %s: must be %s%s", source, written, value, AXIS_FORMS,
                 seed ? ", or a count of seeds k >= 1 (meaning 0 .. k-1)" : "");
 }
 
@@ -213,7 +200,7 @@ static int read_form(AxisInput *in, double *length, const cJSON *item, const cha
     for (const cJSON *member = item->child; member; member = member->next)
         for (const cJSON *earlier = item->child; earlier != member; earlier = earlier->next)
             if (strcmp(earlier->string, member->string) == 0)
-                return fail(err, errlen, "%s: duplicate key grid.%s.%s", source, written, member->string);
+                return error_format(err, errlen, "%s: duplicate key grid.%s.%s", source, written, member->string);
     const cJSON *spec = item->child;
     if (!spec || spec->next) return reject_form(written, item, seed, source, err, errlen);
     if (strcmp(spec->string, "linspace") == 0)
@@ -221,7 +208,7 @@ static int read_form(AxisInput *in, double *length, const cJSON *item, const cha
     else if (strcmp(spec->string, "logspace") == 0)
         in->form = FORM_LOGSPACE;
     else
-        return fail(err, errlen, "%s: grid.%s: unknown form \"%s\" (an axis object is {\"linspace\": [a, b, n]} "
+        return error_format(err, errlen, "%s: grid.%s: unknown form \"%s\" (an axis object is {\"linspace\": [a, b, n]} "
                     "or {\"logspace\": [a, b, n]})", source, written, spec->string);
     const cJSON *a = cJSON_GetArrayItem(spec, 0), *b = cJSON_GetArrayItem(spec, 1), *n = cJSON_GetArrayItem(spec, 2);
     if (!cJSON_IsArray(spec) || cJSON_GetArraySize(spec) != 3 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
@@ -229,7 +216,7 @@ static int read_form(AxisInput *in, double *length, const cJSON *item, const cha
         n->valuedouble != floor(n->valuedouble) || isinf(n->valuedouble)) {
         char value[VALUE_TEXT_CAPACITY];
         format_value(spec, value, sizeof value);
-        return fail(err, errlen, "%s: grid.%s.%s = %s: must be [a, b, n]: numbers a and b and a count n >= 1",
+        return error_format(err, errlen, "%s: grid.%s.%s = %s: must be [a, b, n]: numbers a and b and a count n >= 1",
                     source, written, spec->string, value);
     }
     in->a = a->valuedouble;
@@ -255,12 +242,12 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     char value[VALUE_TEXT_CAPACITY];
     if (item && (cJSON_IsArray(item) || cJSON_IsObject(item))) {
         format_value(item, value, sizeof value);
-        return fail(err, errlen, "%s: grid.%s[%d] = %s: must be a single value (a number, string or boolean)",
+        return error_format(err, errlen, "%s: grid.%s[%d] = %s: must be a single value (a number, string or boolean)",
                     source, in->written, i, value);
     }
     if ((!item || cJSON_IsNumber(item)) && !isfinite(number)) {
         if (item) format_value(item, value, sizeof value);
-        return fail(err, errlen, "%s: grid.%s[%d] = %s: must be a finite number", source, in->written, i,
+        return error_format(err, errlen, "%s: grid.%s[%d] = %s: must be a finite number", source, in->written, i,
                     item ? value : number > 0 ? "inf" : "-inf");
     }
     char *text = NULL;
@@ -275,7 +262,7 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     axis->overrides[i] = text ? malloc(size) : NULL;
     if (!axis->overrides[i]) {
         free(text);
-        return fail(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
+        return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
     }
     snprintf(axis->overrides[i], size, "%s=%s", axis->path, text);
     free(text);
@@ -283,7 +270,7 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     char message[MESSAGE_CAPACITY];
     const char *override = axis->overrides[i];
     if (config_parse(&cfg, sweep->base_json, source, &override, 1, message, sizeof message) != 0)
-        return fail(err, errlen, "%s: grid.%s[%d]: %s", source, in->written, i, strip_origin(message, source));
+        return error_format(err, errlen, "%s: grid.%s[%d]: %s", source, in->written, i, strip_origin(message, source));
     switch (axis->kind) {
     case AXIS_REAL:
     case AXIS_INT: axis->numbers[i] = number; break;
@@ -291,7 +278,7 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     case AXIS_STRING:
         ASSERT(cJSON_IsString(item)); /* config_parse accepted it for a string key */
         axis->strings[i] = strdup(item->valuestring);
-        if (!axis->strings[i]) return fail(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
+        if (!axis->strings[i]) return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
         break;
     }
     return 0;
@@ -309,7 +296,7 @@ static int expand_axis(Sweep *sweep, int a, const AxisInput *in, int length, con
     else
         axis->numbers = calloc((size_t)length, sizeof *axis->numbers);
     if (!axis->overrides || (!axis->strings && !axis->numbers))
-        return fail(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
+        return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
     const cJSON *item = in->form == FORM_LIST ? in->list->child : NULL;
     for (int i = 0; i < length; i++, item = item ? item->next : NULL)
         if (add_value(sweep, a, i, in, item, source, err, errlen)) return -1;
@@ -330,17 +317,17 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
     if (!cJSON_IsObject(grid)) {
         char value[VALUE_TEXT_CAPACITY];
         format_value(grid, value, sizeof value);
-        return fail(err, errlen, "%s: grid = %s: must be a JSON object of axes", source, value);
+        return error_format(err, errlen, "%s: grid = %s: must be a JSON object of axes", source, value);
     }
     AxisInput inputs[SWEEP_MAX_AXES];
     double lengths[SWEEP_MAX_AXES], n_points = 1;
     for (const cJSON *member = grid->child; member; member = member->next) {
         for (const cJSON *earlier = grid->child; earlier != member; earlier = earlier->next)
             if (strcmp(earlier->string, member->string) == 0)
-                return fail(err, errlen, "%s: duplicate key grid.%s", source, member->string);
+                return error_format(err, errlen, "%s: duplicate key grid.%s", source, member->string);
         int a = sweep->n_axes;
         if (a == SWEEP_MAX_AXES)
-            return fail(err, errlen, "%s: grid.%s: a grid has at most %d axes", source, member->string,
+            return error_format(err, errlen, "%s: grid.%s: a grid has at most %d axes", source, member->string,
                         SWEEP_MAX_AXES);
         inputs[a] = (AxisInput){.written = member->string};
         if (resolve_axis(sweep, inputs, member, source, err, errlen) ||
@@ -353,7 +340,7 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
         bool found = false;
         for (int a = 0; a < sweep->n_axes; a++) found = found || strcmp(sweep->axes[a].path, short_paths[r]) == 0;
         if (!found)
-            return fail(err, errlen, "%s: grid: missing axis %s (required axes: data_fraction, weight_decay, "
+            return error_format(err, errlen, "%s: grid: missing axis %s (required axes: data_fraction, weight_decay, "
                         "init_scale, seed)", source, short_names[r]);
     }
     if (n_points > SWEEP_MAX_POINTS) {
@@ -364,7 +351,7 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
             used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%s", a ? " x " : "", count);
         }
         format_count(n_points, count, sizeof count);
-        return fail(err, errlen, "%s: grid: %s = %s points, more than the limit of %ld", source, sizes, count,
+        return error_format(err, errlen, "%s: grid: %s = %s points, more than the limit of %ld", source, sizes, count,
                     SWEEP_MAX_POINTS);
     }
     sweep->n_points = (long)n_points;
@@ -377,7 +364,7 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
         point_overrides(sweep, p, overrides);
         if (config_parse(&cfg, sweep->base_json, source, overrides, sweep->n_axes, message, sizeof message) != 0) {
             sweep_point_label(sweep, p, label, sizeof label);
-            return fail(err, errlen, "%s: grid point %s: %s", source, label, strip_origin(message, source));
+            return error_format(err, errlen, "%s: grid point %s: %s", source, label, strip_origin(message, source));
         }
     }
     return 0;
@@ -390,7 +377,7 @@ static int fill_eval_steps(Sweep *sweep, const char *source, char *err, size_t e
     sweep->n_eval = steps / every + 1 + (steps % every != 0);
     sweep->eval_steps = malloc(sizeof *sweep->eval_steps * (size_t)sweep->n_eval);
     if (!sweep->eval_steps)
-        return fail(err, errlen, "%s: out of memory for %d evaluation steps", source, sweep->n_eval);
+        return error_format(err, errlen, "%s: out of memory for %d evaluation steps", source, sweep->n_eval);
     for (int k = 0; k < sweep->n_eval; k++) sweep->eval_steps[k] = k * every < steps ? k * every : steps;
     return 0;
 }
@@ -401,11 +388,11 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
     cJSON *grid = NULL;
     for (cJSON *member = root->child; member; member = member->next) {
         if (strcmp(member->string, "grid") != 0) continue;
-        if (grid) return fail(err, errlen, "%s: duplicate key grid", source);
+        if (grid) return error_format(err, errlen, "%s: duplicate key grid", source);
         grid = member;
     }
     if (!grid)
-        return fail(err, errlen,
+        return error_format(err, errlen,
                     "%s: no grid: a sweep file is a run config plus a \"grid\" object of axes (see groksweep "
                     "validate --help)",
                     source);
@@ -413,7 +400,7 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
     sweep->text = strdup(text);
     if (!canonical || !sweep->text) {
         free(canonical);
-        return fail(err, errlen, "%s: out of memory", source);
+        return error_format(err, errlen, "%s: out of memory", source);
     }
     sweep->hash = hash_string(canonical);
     free(canonical);
@@ -421,7 +408,7 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
     sweep->base_json = exact_json(root);
     int rc = -1;
     if (!sweep->base_json)
-        fail(err, errlen, "%s: out of memory", source);
+        error_format(err, errlen, "%s: out of memory", source);
     else if (config_parse(&sweep->base, sweep->base_json, source, NULL, 0, err, errlen) == 0 &&
              parse_grid(sweep, grid, source, err, errlen) == 0)
         rc = fill_eval_steps(sweep, source, err, errlen);

@@ -118,6 +118,21 @@ def ranks_agree():
     return reference
 
 
+def fewer_points_than_ranks():
+    with open(TINY) as f:
+        sweep = json.load(f)
+    sweep["grid"] = {"data_fraction": [0.5], "weight_decay": [1], "init_scale": [1], "seed": 2}
+    small = path("two_points.json")
+    with open(small, "w") as f:
+        json.dump(sweep, f)
+    single, many = fresh("two_points_1.h5"), fresh("two_points_4.h5")
+    check(run(small, single).returncode == 0, "2 points, 1 rank")
+    result = run(small, many, 4)
+    check(result.returncode == 0, f"2 points, 4 ranks: exit 0, got {result.returncode}: {result.stderr}")
+    if result.returncode == 0:
+        same_points(single, many, "2 points on 4 ranks vs 1")
+
+
 def loads_in_readers(out):
     with h5py.File(out, "r") as f:
         check([f["status"].dims[i].keys()[0] for i in range(5)] ==
@@ -246,6 +261,7 @@ def shipped_sweeps_validate():
 os.makedirs(WORKDIR, exist_ok=True)
 shipped_sweeps_validate()
 reference = ranks_agree()
+fewer_points_than_ranks()
 loads_in_readers(reference)
 reference_slow = fresh("slow_reference.h5")
 result = run(SLOW, reference_slow, 2)

@@ -1,0 +1,12 @@
+/* Error messages for environment errors and bad input: one line each. */
+#ifndef GROKSWEEP_ERROR_H
+#define GROKSWEEP_ERROR_H
+
+#include <stddef.h>
+
+/* Write a formatted message into err (at most errlen bytes), turning any
+ * control character (a newline in a key name, say) into a space so that the
+ * message stays one line. Returns -1, so callers can `return error_format(...)`. */
+int error_format(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
