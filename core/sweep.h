@@ -50,7 +50,7 @@ typedef struct {
  * init_scale and seed, axes that would change the evaluation schedule,
  * a grid over SWEEP_MAX_POINTS), and then every grid point's config. On
  * error returns -1 with one line in err naming the JSON path (e.g.
- * "sweep.json: grid.weight_decay[2] = -1: ..."), the value and what is
+ * "sweep.json: grid.weight_decay[2]: optimizer.weight_decay = -1: ..."), the value and what is
  * allowed. `source` names the input in messages. */
 int sweep_parse(Sweep *sweep, const char *text, const char *source, char *err, size_t errlen);
 
