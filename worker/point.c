@@ -33,11 +33,16 @@ static double forward_flops(const ModelConfig *m, int p) {
     return m->n_layers * block + 2.0 * d * p;
 }
 
-double run_cost_flops(const RunConfig *cfg) {
-    int pairs = task_pair_count(&cfg->task), n_train = task_train_count(&cfg->task);
-    double per_example = forward_flops(&cfg->model, cfg->task.p);
+double step_cost_flops(const RunConfig *cfg) {
+    int n_train = task_train_count(&cfg->task);
     int batch = cfg->train.batch_size == 0 || cfg->train.batch_size > n_train ? n_train : cfg->train.batch_size;
-    double training = 3.0 * per_example * batch * cfg->train.steps;
+    return 3.0 * forward_flops(&cfg->model, cfg->task.p) * batch;
+}
+
+double run_cost_flops(const RunConfig *cfg) {
+    int pairs = task_pair_count(&cfg->task);
+    double per_example = forward_flops(&cfg->model, cfg->task.p);
+    double training = step_cost_flops(cfg) * cfg->train.steps;
     double evaluation = per_example * pairs * ((double)cfg->train.steps / cfg->train.eval_every + 1);
     return training + evaluation;
 }

@@ -20,4 +20,7 @@ bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointRes
  * out the most expensive points first and for time estimates. */
 double run_cost_flops(const RunConfig *cfg);
 
+/* Estimated floating-point operations of one training step. */
+double step_cost_flops(const RunConfig *cfg);
+
 #endif
