@@ -26,6 +26,8 @@ static void print_usage(FILE *out) {
             "        one rank per core; rank 0 drives and trains); resumable\n"
             "  validate SWEEP.json\n"
             "        check a sweep file, show its grid and estimate its cost\n"
+            "  report OUT.h5 [--rows AXIS] [--cols AXIS] [--no-color]\n"
+            "        summarize a sweep's output with terminal phase maps (also while it runs)\n"
             "\n"
             "  groksweep <command> --help   documents a command and every config key\n"
             "  groksweep --version          prints the version\n"
@@ -52,7 +54,9 @@ int main(int argc, char **argv) {
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
     if (strcmp(command, "run") == 0) return command_run(argc - 2, argv + 2);
     if (strcmp(command, "validate") == 0) return command_validate(argc - 2, argv + 2);
-    fprintf(stderr, "groksweep: unknown command \"%s\" (allowed: train, run, validate; see groksweep --help)\n",
+    if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
+    fprintf(stderr,
+            "groksweep: unknown command \"%s\" (allowed: train, run, validate, report; see groksweep --help)\n",
             command);
     return EXIT_BAD_INPUT;
 }

@@ -469,7 +469,7 @@ static void print_run_help(FILE *out) {
 
 typedef struct {
     const char *sweep_path, *out_path;
-    bool force, quiet, help;
+    bool force, quiet;
 } RunOptions;
 
 /* Returns 0, or an exit status after printing the problem. */
@@ -477,9 +477,7 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
     memset(o, 0, sizeof *o);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            o->help = true;
-        } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
+        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
             if (i + 1 >= argc) {
                 if (report) fprintf(stderr, "groksweep run: %s needs a file path\n", arg);
                 return EXIT_BAD_INPUT;
@@ -500,7 +498,6 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
             o->sweep_path = arg;
         }
     }
-    if (o->help) return 0;
     if (!o->sweep_path || !o->out_path) {
         if (report)
             fprintf(stderr, "groksweep run: missing %s (usage: groksweep run SWEEP.json -o OUT.h5)\n",
@@ -628,6 +625,11 @@ out:
 }
 
 int command_run(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { /* no need to start MPI */
+            print_run_help(stdout);
+            return 0;
+        }
     int provided, rank, n_ranks;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "groksweep run: MPI_Init_thread failed\n");
@@ -646,8 +648,7 @@ int command_run(int argc, char **argv) {
 
     RunOptions options;
     int status = parse_run_options(argc, argv, &options, rank == 0);
-    if (status != 0 || options.help) {
-        if (options.help && rank == 0) print_run_help(stdout);
+    if (status != 0) {
         MPI_Finalize();
         return status;
     }
