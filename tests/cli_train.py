@@ -9,21 +9,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from harness import check, finish
 
 BINARY = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "sweeps", "gromov_addition.json")
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr)
 
 
 def run(*args):
@@ -122,5 +112,4 @@ with tempfile.TemporaryDirectory() as workdir:
     bad_input(workdir)
     help_documents_everything()
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

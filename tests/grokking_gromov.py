@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+from harness import check, finish
+
 BINARY = sys.argv[1]
 CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sweeps", "gromov_addition.json")
 BUDGET = 1500
@@ -27,26 +29,17 @@ def train(weight_decay, early_stop):
     return json.loads(result.stdout)
 
 
-failures = []
 groks = train(1.0, early_stop=True)
 t_train, t_test = groks["train_acc_step"]["0.99"], groks["test_acc_step"]["0.99"]
 print(f"wd 1: train 99% at step {t_train}, test 99% at step {t_test}, phase {groks['phase']}")
-if not (0 <= t_train and 0 <= t_test):
-    failures.append(f"wd 1: both sets should reach 99% within {BUDGET} steps: train {t_train}, test {t_test}")
-elif t_test < 10 * t_train:
-    failures.append(f"wd 1: test 99% at {t_test} is not many times later than train 99% at {t_train}")
+check(0 <= t_train and 0 <= t_test, f"wd 1: both sets reach 99% within {BUDGET} steps: train {t_train}, test {t_test}")
+check(t_test >= 10 * t_train, f"wd 1: test 99% at {t_test} is many times later than train 99% at {t_train}")
 
 no_decay = train(0.0, early_stop=False)
 t_train0, final_test0 = no_decay["train_acc_step"]["0.99"], no_decay["final"]["test_acc"]
 print(f"wd 0: train 99% at step {t_train0}, final test accuracy {final_test0:.4f}, phase {no_decay['phase']}")
-if t_train0 < 0:
-    failures.append("wd 0: the training set should still be memorized")
-if final_test0 >= 0.5 or no_decay["test_acc_step"]["0.9"] != -1:
-    failures.append(f"wd 0: test accuracy should stay far below 90%, reached {final_test0:.4f}")
-if no_decay["phase"] != "memorization":
-    failures.append(f"wd 0: phase should be memorization, got {no_decay['phase']}")
-
-for failure in failures:
-    print("FAIL:", failure, file=sys.stderr)
-print(f"{5 - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+check(t_train0 >= 0, "wd 0: the training set is still memorized")
+check(final_test0 < 0.5 and no_decay["test_acc_step"]["0.9"] == -1,
+      f"wd 0: test accuracy stays far below 90%, reached {final_test0:.4f}")
+check(no_decay["phase"] == "memorization", f"wd 0: phase memorization, got {no_decay['phase']}")
+finish()

@@ -24,28 +24,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
 import numpy as np  # noqa: E402
+from harness import ENV, check, finish  # noqa: E402
 
 GROKSWEEP, WORKDIR = sys.argv[1:3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "..", "results", "plot_phase_diagram.py")
 TINY = os.path.join(HERE, "data", "sweep_tiny.json")
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAPS = ["data_fraction_weight_decay", "init_scale_weight_decay"]
 ALL_FIGURES = ([f"phase_{m}.png" for m in MAPS] + [f"delay_{m}.png" for m in MAPS]
                + ["curves_by_phase.png", "loss_vs_weight_norm.png"])
-
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr, flush=True)
 
 
 def plot(h5, outdir):
@@ -202,5 +190,4 @@ def main():
 
 
 main()
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -23,23 +23,11 @@ import sys
 
 import h5py
 import numpy as np
+from harness import ENV, check, finish
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
 SWEEPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sweeps")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 PHASES = {0: "none", 1: "comprehension", 2: "grokking", 3: "memorization", 4: "confusion"}
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr, flush=True)
 
 
 def reduced_run(name, grid, steps=None):
@@ -118,5 +106,4 @@ power()
 omnigrok()
 liu()
 gromov()
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -29,28 +29,15 @@ import time
 os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"  # h5py reads the file of a running sweep too
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+from harness import ENV, check, finish  # noqa: E402
 
 GROKSWEEP, WORKDIR = sys.argv[1:3]
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TINY = os.path.join(DATA, "sweep_tiny.json")
 SLOW = os.path.join(DATA, "sweep_slow.json")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 ENV.pop("NO_COLOR", None)
 ORDER = "CGMX!F"  # legend order: ties between seeds go to the first
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr, flush=True)
 
 
 def path(name):
@@ -532,5 +519,4 @@ if os.path.exists(mixed):
     edited(mixed)
     bad_files(mixed)
 running_and_interrupted()
-print(f"{passed} passed, {len(failures)} failed ({time.time() - started:.0f} s)")
-sys.exit(1 if failures else 0)
+finish(f" ({time.time() - started:.0f} s)")

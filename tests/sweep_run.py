@@ -24,30 +24,18 @@ import time
 import h5py
 import numpy as np
 import xarray as xr
+from harness import ENV, check, finish
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TINY = os.path.join(DATA, "sweep_tiny.json")
 SLOW = os.path.join(DATA, "sweep_slow.json")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+ENV = dict(ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
 ACC = ["50", "90", "95", "99"]
 POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
                "final_test_acc", "final_weight_norm"]
               + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
 CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
-
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr, flush=True)
 
 
 def command(sweep, out, ranks, *extra):
@@ -271,5 +259,4 @@ signalled_and_resumed(reference_slow, 0, signal.SIGTERM)
 signalled_and_resumed(reference_slow, 2, signal.SIGUSR1)
 bad_input(reference)
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()
