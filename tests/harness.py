@@ -13,13 +13,19 @@ _failures = []
 
 
 def check(condition, message):
-    """Count a passed check, or report a failed one on stderr."""
+    """Count a passed check, or report a failed one on stderr; return the condition."""
     global _passed
     if condition:
         _passed += 1
     else:
         _failures.append(message)
         print("FAIL:", message, file=sys.stderr, flush=True)
+    return condition
+
+
+def failed():
+    """True once any check has failed."""
+    return bool(_failures)
 
 
 def finish(note=""):
