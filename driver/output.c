@@ -11,6 +11,7 @@
 #include <hdf5_hl.h>
 
 #include "check.h"
+#include "hdf5_error.h"
 
 /* Chunking: per-point variables in blocks of about POINT_CHUNK points,
  * curves in blocks of about CURVE_CHUNK points (fewer when a curve is long,
@@ -117,31 +118,13 @@ struct OutputFile {
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-#define DETAIL_SIZE 256
-
-/* Walking the stack downwards, the last entry is the innermost cause. */
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
-    (void)n;
-    char *detail = data;
-    const char *text = e->desc && e->desc[0] ? e->desc : e->func_name;
-    if (text && text[0]) snprintf(detail, DETAIL_SIZE, "%s", text);
-    return 0;
-}
-
 /* "path: what: HDF5's innermost reason". HDF5's own printing is off, so its
  * error stack is read here instead. */
 static void set_error(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    char what[256], detail[DETAIL_SIZE] = "";
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    hdf5_error_vformat(err, errlen, path, fmt, ap);
     va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, detail);
-    H5Eclear2(H5E_DEFAULT);
-    if (detail[0])
-        snprintf(err, errlen, "%s: %s: %s", path, what, detail);
-    else
-        snprintf(err, errlen, "%s: %s", path, what);
 }
 
 /* Checks an HDF5 call's result (negative = failure), PETSc style: records

@@ -11,6 +11,7 @@
 #include <hdf5_hl.h>
 
 #include "commands.h"
+#include "hdf5_error.h"
 
 #define FORMAT_NAME "groksweep-sweep"
 #define FORMAT_VERSION 1
@@ -25,30 +26,12 @@ typedef struct {
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-#define DETAIL_SIZE 256
-
-/* Walking the stack downwards, the last entry is the innermost cause. */
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
-    (void)n;
-    char *detail = data;
-    const char *text = e->desc && e->desc[0] ? e->desc : e->func_name;
-    if (text && text[0]) snprintf(detail, DETAIL_SIZE, "%s", text);
-    return 0;
-}
-
 /* "path: what: HDF5's innermost reason"; returns EXIT_ENVIRONMENT. */
 static int hdf5_failed(Reader *r, const char *fmt, ...) {
-    char what[256], detail[DETAIL_SIZE] = "";
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    hdf5_error_vformat(r->err, r->errlen, r->path, fmt, ap);
     va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, detail);
-    H5Eclear2(H5E_DEFAULT);
-    if (detail[0])
-        snprintf(r->err, r->errlen, "%s: %s: %s", r->path, what, detail);
-    else
-        snprintf(r->err, r->errlen, "%s: %s", r->path, what);
     return EXIT_ENVIRONMENT;
 }
 
@@ -109,25 +92,40 @@ static int check_signature(Reader *r) {
 
 enum { ATTR_ABSENT = 0, ATTR_FOUND = 1, ATTR_H5_ERROR = -1, ATTR_WRONG_TYPE = -2 };
 
-/* A scalar (or one-element) string attribute, variable or fixed length, into
- * a malloc'd string. */
-static int read_string_attribute(hid_t obj, const char *name, char **value) {
-    *value = NULL;
+/* Opens attribute NAME of OBJ when it holds one value of class WANTED: then
+ * returns ATTR_FOUND with *attr and *type open, for the caller to close.
+ * Otherwise returns ATTR_ABSENT, ATTR_WRONG_TYPE or ATTR_H5_ERROR with
+ * nothing left open. */
+static int open_scalar_attribute(hid_t obj, const char *name, H5T_class_t wanted, hid_t *attr, hid_t *type) {
+    *attr = *type = H5I_INVALID_HID;
     htri_t exists = H5Aexists(obj, name);
     if (exists < 0) return ATTR_H5_ERROR;
     if (!exists) return ATTR_ABSENT;
     int rc = ATTR_H5_ERROR;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID, mem = H5I_INVALID_HID;
-    if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(attr)) < 0 ||
-        (space = H5Aget_space(attr)) < 0)
-        goto out;
-    H5T_class_t class = H5Tget_class(type);
-    hssize_t count = H5Sget_simple_extent_npoints(space);
-    if (class == H5T_NO_CLASS || count < 0) goto out;
-    if (class != H5T_STRING || count != 1) {
-        rc = ATTR_WRONG_TYPE;
-        goto out;
+    hid_t space = H5I_INVALID_HID;
+    if ((*attr = H5Aopen(obj, name, H5P_DEFAULT)) >= 0 && (*type = H5Aget_type(*attr)) >= 0 &&
+        (space = H5Aget_space(*attr)) >= 0) {
+        H5T_class_t class = H5Tget_class(*type);
+        hssize_t count = H5Sget_simple_extent_npoints(space);
+        if (class != H5T_NO_CLASS && count >= 0) rc = class == wanted && count == 1 ? ATTR_FOUND : ATTR_WRONG_TYPE;
     }
+    if (space >= 0) H5Sclose(space);
+    if (rc != ATTR_FOUND) {
+        if (*type >= 0) H5Tclose(*type);
+        if (*attr >= 0) H5Aclose(*attr);
+        *attr = *type = H5I_INVALID_HID;
+    }
+    return rc;
+}
+
+/* A scalar (or one-element) string attribute, variable or fixed length, into
+ * a malloc'd string. */
+static int read_string_attribute(hid_t obj, const char *name, char **value) {
+    *value = NULL;
+    hid_t attr, type, mem = H5I_INVALID_HID;
+    int rc = open_scalar_attribute(obj, name, H5T_STRING, &attr, &type);
+    if (rc != ATTR_FOUND) return rc;
+    rc = ATTR_H5_ERROR;
     htri_t variable = H5Tis_variable_str(type);
     if (variable < 0) goto out;
     if (variable) {
@@ -151,35 +149,19 @@ static int read_string_attribute(hid_t obj, const char *name, char **value) {
     rc = *value ? ATTR_FOUND : ATTR_H5_ERROR;
 out:
     if (mem >= 0) H5Tclose(mem);
-    if (space >= 0) H5Sclose(space);
-    if (type >= 0) H5Tclose(type);
-    if (attr >= 0) H5Aclose(attr);
+    H5Tclose(type);
+    H5Aclose(attr);
     return rc;
 }
 
 /* A scalar (or one-element) integer attribute. */
 static int read_int_attribute(hid_t obj, const char *name, int *value) {
-    htri_t exists = H5Aexists(obj, name);
-    if (exists < 0) return ATTR_H5_ERROR;
-    if (!exists) return ATTR_ABSENT;
-    int rc = ATTR_H5_ERROR;
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(attr)) < 0 ||
-        (space = H5Aget_space(attr)) < 0)
-        goto out;
-    H5T_class_t class = H5Tget_class(type);
-    hssize_t count = H5Sget_simple_extent_npoints(space);
-    if (class == H5T_NO_CLASS || count < 0) goto out;
-    if (class != H5T_INTEGER || count != 1) {
-        rc = ATTR_WRONG_TYPE;
-        goto out;
-    }
-    if (H5Aread(attr, H5T_NATIVE_INT, value) < 0) goto out;
-    rc = ATTR_FOUND;
-out:
-    if (space >= 0) H5Sclose(space);
-    if (type >= 0) H5Tclose(type);
-    if (attr >= 0) H5Aclose(attr);
+    hid_t attr, type;
+    int rc = open_scalar_attribute(obj, name, H5T_INTEGER, &attr, &type);
+    if (rc != ATTR_FOUND) return rc;
+    if (H5Aread(attr, H5T_NATIVE_INT, value) < 0) rc = ATTR_H5_ERROR;
+    H5Tclose(type);
+    H5Aclose(attr);
     return rc;
 }
 

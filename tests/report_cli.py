@@ -29,12 +29,11 @@ import time
 os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"  # h5py reads the file of a running sweep too
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+import sweep_files  # noqa: E402
 from harness import ENV, check, finish  # noqa: E402
+from sweep_files import SLOW, TINY, wait_for_records  # noqa: E402
 
 GROKSWEEP, WORKDIR = sys.argv[1:3]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-TINY = os.path.join(DATA, "sweep_tiny.json")
-SLOW = os.path.join(DATA, "sweep_slow.json")
 ENV.pop("NO_COLOR", None)
 ORDER = "CGMX!F"  # legend order: ties between seeds go to the first
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -45,10 +44,7 @@ def path(name):
 
 
 def fresh(name):
-    for suffix in ("", ".journal", ".tmp"):
-        if os.path.exists(path(name) + suffix):
-            os.remove(path(name) + suffix)
-    return path(name)
+    return sweep_files.fresh(WORKDIR, name)
 
 
 def report(file, *args, columns=200, env=None):
@@ -392,7 +388,7 @@ def running_and_interrupted():
     process = subprocess.Popen([GROKSWEEP, "run", SLOW, "-o", out, "--quiet"], env=ENV, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        check(wait_for_records(out + ".journal", 3, SLOW), "the sweep journaled three points")
+        check(wait_for_records(out, 3, SLOW), "the sweep journaled three points")
         exact = False
         for attempt in range(10):
             try:
@@ -438,22 +434,8 @@ def running_and_interrupted():
     check(f"(sweep in progress or interrupted: {done} of 16 points done)" in text, "interrupted: the count")
 
 
-def record_size(sweep_path):
-    with open(sweep_path) as f:
-        train = json.load(f)["train"]
-    steps, every = train["steps"], train["eval_every"]
-    n_eval = steps // every + 1 + (steps % every != 0)
-    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * 5 * n_eval + 8
 
 
-def wait_for_records(journal, count, sweep_path, timeout=120):
-    need = 32 + count * record_size(sweep_path)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if os.path.exists(journal) and os.path.getsize(journal) >= need:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def bad_files(out):

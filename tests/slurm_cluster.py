@@ -21,7 +21,6 @@ Exits 77 (skipped) when the Slurm or munge programs are missing or when not
 root; .ci/setup --tests installs the packages.
 """
 import ctypes
-import json
 import os
 import re
 import shutil
@@ -37,14 +36,6 @@ PROGRAMS = ["munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "
 NODE = socket.gethostname().split(".")[0]  # this host: mpirun starts the ranks itself
 
 GROKSWEEP, SBATCH_SCRIPT, MPIEXEC, WORKDIR = [os.path.abspath(a) for a in sys.argv[1:5]]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-TINY = os.path.join(DATA, "sweep_tiny.json")
-SLOW = os.path.join(DATA, "sweep_slow.json")
-ACC = ["50", "90", "95", "99"]
-POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
-               "final_test_acc", "final_weight_norm"]
-              + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
-CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
 
 def skip(reason):
     print(f"SKIPPED: {reason}", flush=True)
@@ -59,9 +50,10 @@ if os.geteuid() != 0:
     skip("the private Slurm cluster runs its daemons as root; run this test as root")
 
 import h5py  # noqa: E402  (after the skip checks, so that a skip needs nothing else)
-import numpy as np  # noqa: E402
 
+import sweep_files  # noqa: E402
 from harness import ENV, check, failed, finish  # noqa: E402
+from sweep_files import SLOW, TINY, journal_records, same_points  # noqa: E402
 
 # Daemons die with this process even if it is killed outright (PR_SET_PDEATHSIG).
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -227,10 +219,7 @@ def path(name):
 
 
 def fresh(name):
-    for suffix in ("", ".journal", ".tmp", ".log"):
-        if os.path.exists(path(name) + suffix):
-            os.remove(path(name) + suffix)
-    return path(name)
+    return sweep_files.fresh(WORKDIR, name)
 
 
 def read(file_name):
@@ -249,28 +238,10 @@ def reference_run(sweep, out):
         raise RuntimeError("no reference")
 
 
-def same_points(a, b, what):
-    """Every per-point variable and curve equal (NaN == NaN); timing excluded."""
-    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
-        for name in POINT_VARS + CURVES:
-            x, y = fa[name][...], fb[name][...]
-            equal = x.shape == y.shape and (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
-                                            else np.array_equal(x, y))
-            check(equal, f"{what}: {name} differs")
 
 
-def record_size(sweep_path):
-    with open(sweep_path) as f:
-        train = json.load(f)["train"]
-    steps, every = train["steps"], train["eval_every"]
-    n_eval = steps // every + 1 + (steps % every != 0)
-    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * 5 * n_eval + 8
 
 
-def journal_records(out, sweep_path):
-    journal = out + ".journal"
-    size = os.path.getsize(journal) if os.path.exists(journal) else 0
-    return max(0, (size - 32)) / record_size(sweep_path)
 
 
 def wait_for_job(job, timeout=180, until=None):

@@ -24,18 +24,12 @@ import time
 import h5py
 import numpy as np
 import xarray as xr
+import sweep_files
 from harness import ENV, check, finish
+from sweep_files import DATA, SLOW, TINY, same_points, wait_for_records
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-TINY = os.path.join(DATA, "sweep_tiny.json")
-SLOW = os.path.join(DATA, "sweep_slow.json")
 ENV = dict(ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
-ACC = ["50", "90", "95", "99"]
-POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
-               "final_test_acc", "final_weight_norm"]
-              + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
-CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
 
 
 def command(sweep, out, ranks, *extra):
@@ -54,38 +48,13 @@ def path(name):
 
 
 def fresh(name):
-    for suffix in ("", ".journal", ".tmp"):
-        if os.path.exists(path(name) + suffix):
-            os.remove(path(name) + suffix)
-    return path(name)
+    return sweep_files.fresh(WORKDIR, name)
 
 
-def same_points(a, b, what):
-    """Every per-point variable and curve equal (NaN == NaN); timing excluded."""
-    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
-        for name in POINT_VARS + CURVES:
-            x, y = fa[name][...], fb[name][...]
-            equal = x.shape == y.shape and (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
-                                            else np.array_equal(x, y))
-            check(equal, f"{what}: {name} differs")
 
 
-def record_size(sweep_path):
-    with open(sweep_path) as f:
-        train = json.load(f)["train"]
-    steps, every = train["steps"], train["eval_every"]
-    n_eval = steps // every + 1 + (steps % every != 0)
-    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * 5 * n_eval + 8
 
 
-def wait_for_records(journal, count, sweep_path, timeout=120):
-    need = 32 + count * record_size(sweep_path)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if os.path.exists(journal) and os.path.getsize(journal) >= need:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def ranks_agree():
@@ -144,7 +113,7 @@ def killed_and_resumed(reference_slow):
     out = fresh("slow_killed.h5")
     process = subprocess.Popen(command(SLOW, out, 2), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
-    started = wait_for_records(out + ".journal", 3, SLOW)
+    started = wait_for_records(out, 3, SLOW)
     check(started, "the sweep journaled three points")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -162,7 +131,7 @@ def signalled_and_resumed(reference_slow, ranks, sig):
     out = fresh(f"slow_signal_{ranks}.h5")
     process = subprocess.Popen(command(SLOW, out, ranks), env=ENV, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    check(wait_for_records(out + ".journal", 2, SLOW), "the sweep journaled two points")
+    check(wait_for_records(out, 2, SLOW), "the sweep journaled two points")
     sent = time.time()
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_equal.h"
 #include "test_util.h"
 
 static const char *const example_json =
@@ -24,22 +25,6 @@ static const char *const example_json =
     "                \"early_stop\": {\"test_acc\": 0.99, \"patience\": 5}},\n"
     "  \"phase\":     {\"threshold\": 0.9, \"delay_steps\": 1000}\n"
     "}\n";
-
-/* Field-by-field equality (memcmp would also compare padding bytes). */
-static bool configs_equal(const RunConfig *a, const RunConfig *b) {
-#define SAME(member) (a->member == b->member)
-    return SAME(task.op) && SAME(task.p) && SAME(task.data_fraction) && SAME(model.kind) && SAME(model.input) &&
-           SAME(model.width) && SAME(model.depth) && SAME(model.embed_dim) && SAME(model.n_layers) &&
-           SAME(model.d_model) && SAME(model.n_heads) && SAME(model.d_mlp) && SAME(model.layernorm) &&
-           SAME(model.activation) && SAME(model.bias) && SAME(model.init_kind) && SAME(model.init_std) &&
-           SAME(model.init_scale) && SAME(loss) && SAME(optimizer.kind) && SAME(optimizer.lr) &&
-           SAME(optimizer.weight_decay) && SAME(optimizer.beta1) && SAME(optimizer.beta2) && SAME(optimizer.eps) &&
-           SAME(optimizer.warmup_steps) && SAME(optimizer.momentum) && SAME(train.steps) &&
-           SAME(train.batch_size) && SAME(train.eval_every) && SAME(train.seed) &&
-           SAME(train.early_stop_test_acc) && SAME(train.early_stop_patience) && SAME(phase.threshold) &&
-           SAME(phase.delay_steps);
-#undef SAME
-}
 
 static int parse(RunConfig *cfg, const char *json, const char *const *overrides, int n_overrides, char *err,
                  size_t errlen) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sweep.h"
+#include "config_equal.h"
 #include "test_util.h"
 
 /* The required axes with one value each. */
@@ -39,22 +40,6 @@ static const char *const compact_json =
     "\"grid\":{\"data_fraction\":[0.2,0.30000000000000004,0.5],\"weight_decay\":{\"logspace\":[-2,0,3]},"
     "\"init_scale\":{\"linspace\":[1,2,3]},\"seed\":2,\"model.activation\":[\"relu\",\"quadratic\"],"
     "\"model.width\":{\"linspace\":[64,256,4]},\"model.bias\":[false,true]}}";
-
-/* Field-by-field equality (memcmp would also compare padding bytes). */
-static bool configs_equal(const RunConfig *a, const RunConfig *b) {
-#define SAME(member) (a->member == b->member)
-    return SAME(task.op) && SAME(task.p) && SAME(task.data_fraction) && SAME(model.kind) && SAME(model.input) &&
-           SAME(model.width) && SAME(model.depth) && SAME(model.embed_dim) && SAME(model.n_layers) &&
-           SAME(model.d_model) && SAME(model.n_heads) && SAME(model.d_mlp) && SAME(model.layernorm) &&
-           SAME(model.activation) && SAME(model.bias) && SAME(model.init_kind) && SAME(model.init_std) &&
-           SAME(model.init_scale) && SAME(loss) && SAME(optimizer.kind) && SAME(optimizer.lr) &&
-           SAME(optimizer.weight_decay) && SAME(optimizer.beta1) && SAME(optimizer.beta2) && SAME(optimizer.eps) &&
-           SAME(optimizer.warmup_steps) && SAME(optimizer.momentum) && SAME(train.steps) &&
-           SAME(train.batch_size) && SAME(train.eval_every) && SAME(train.seed) &&
-           SAME(train.early_stop_test_acc) && SAME(train.early_stop_patience) && SAME(phase.threshold) &&
-           SAME(phase.delay_steps);
-#undef SAME
-}
 
 /* Close to within a few ulps, for values computed with pow(). */
 static bool near(double a, double b) { return fabs(a - b) <= 4e-16 * fabs(b); }

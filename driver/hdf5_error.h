@@ -1,0 +1,13 @@
+/* Error messages for failed HDF5 calls, with HDF5's own reason attached. */
+#ifndef GROKSWEEP_HDF5_ERROR_H
+#define GROKSWEEP_HDF5_ERROR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Writes "path: what: HDF5's innermost reason" into err (errlen bytes), where
+ * what is fmt formatted with ap, and clears HDF5's error stack. The reason is
+ * left out when the stack is empty. Expects HDF5's automatic printing off. */
+void hdf5_error_vformat(char *err, size_t errlen, const char *path, const char *fmt, va_list ap);
+
+#endif
