@@ -38,18 +38,33 @@ static void add_block_params(TransformerBlock *blk, ParamTable *table, const Mod
     blk->proj_bias = cfg->bias ? add_param(table, prefix, "mlp.proj.bias", 1, d, PARAM_LINEAR_BIAS, f) : NO_PARAM;
 }
 
+/* The first block's table: rows 0..p-1 are position 0 with tokens 0..p-1,
+ * rows p..2p-1 position 1, row 2p position 2 with '=' (token p). */
+static int table_rows(int p) { return 2 * p + 1; }
+
+static long table_row(int p, int position, int token) { return position < 2 ? (long)position * p + token : 2L * p; }
+
+/* The position and token of table row `row`. */
+static void table_entry(int p, int row, int *position, int *token) {
+    *position = row < 2 * p ? row / p : 2;
+    *token = row < 2 * p ? row % p : p;
+}
+
 /* Hand out every activation and scratch array from one arena. */
 static void layout_workspace(Transformer *tf, Arena *arena) {
     const ModelConfig *cfg = &tf->cfg;
     size_t n = (size_t)tf->max_batch, d = (size_t)cfg->d_model, f = (size_t)cfg->d_mlp;
-    size_t heads = (size_t)cfg->n_heads, seq = SEQ_LEN;
+    size_t heads = (size_t)cfg->n_heads, seq = SEQ_LEN, rows = (size_t)table_rows(tf->p);
     tf->x0 = arena_take(arena, n * seq * d);
+    real **tables[] = {&tf->table_x, &tf->table_q, &tf->table_k, &tf->table_v, &tf->dtable_x,
+                       &tf->dtable_normed, &tf->dtable_q, &tf->dtable_k, &tf->dtable_v};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) *tables[t] = arena_take(arena, rows * d);
     for (int l = 0; l < cfg->n_layers; l++) {
         TransformerBlock *blk = &tf->blocks[l];
-        size_t seq_q = seq - (size_t)blk->q_start;
-        blk->ln1 = cfg->layernorm ? arena_take(arena, n * seq * d) : NULL;
-        blk->ln1_mean = cfg->layernorm ? arena_take(arena, n * seq) : NULL;
-        blk->ln1_rstd = cfg->layernorm ? arena_take(arena, n * seq) : NULL;
+        size_t seq_q = seq - (size_t)blk->q_start, ln1_rows = l == 0 ? rows : n * seq;
+        blk->ln1 = cfg->layernorm ? arena_take(arena, ln1_rows * d) : NULL;
+        blk->ln1_mean = cfg->layernorm ? arena_take(arena, ln1_rows) : NULL;
+        blk->ln1_rstd = cfg->layernorm ? arena_take(arena, ln1_rows) : NULL;
         blk->q = arena_take(arena, n * seq_q * d);
         blk->k = arena_take(arena, n * seq * d);
         blk->v = arena_take(arena, n * seq * d);
@@ -127,13 +142,13 @@ static void query_rows(int n, int q_start, int d, int *rows, int *stride) {
     *stride = q_start == 0 ? d : SEQ_LEN * d;
 }
 
-/* One block. in (n, seq, d) → blk->out (n, seq - q_start, d). */
-static void block_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, int n) {
-    const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start, q_rows, q_stride;
-    long all_rows = (long)n * SEQ_LEN, rows = (long)n * seq_q;
+/* A block's queries, keys and values from its input in (n, seq, d):
+ * blk->q (n, seq_q, d), blk->k, blk->v (n, seq, d). */
+static void qkv_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, int n) {
+    int d = tf->cfg.d_model, q_rows, q_stride;
+    long all_rows = (long)n * SEQ_LEN;
     const real *normed = in;
-    if (cfg->layernorm) {
+    if (tf->cfg.layernorm) {
         layernorm_forward(blk->ln1, blk->ln1_mean, blk->ln1_rstd, in, params + blk->ln1_gain,
                           params + blk->ln1_bias, (int)all_rows, d);
         normed = blk->ln1;
@@ -142,6 +157,48 @@ static void block_forward(Transformer *tf, TransformerBlock *blk, const real *pa
     linear_forward(blk->q, normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, NULL, q_rows, d, d);
     linear_forward(blk->k, normed, d, params + blk->k_weight, NULL, (int)all_rows, d, d);
     linear_forward(blk->v, normed, d, params + blk->v_weight, NULL, (int)all_rows, d, d);
+}
+
+/* The first block's queries, keys and values, as qkv_forward, computed over
+ * the table (tf->table_x must hold it) and gathered for examples a, b (n). */
+static void first_qkv_forward(Transformer *tf, TransformerBlock *blk, const real *params, const int *a,
+                              const int *b, int n) {
+    int d = tf->cfg.d_model, p = tf->p, rows = table_rows(p), seq_q = SEQ_LEN - blk->q_start;
+    long q_first = table_row(p, blk->q_start, 0);
+    size_t row_bytes = sizeof(real) * (size_t)d;
+    const real *normed = tf->table_x;
+    if (tf->cfg.layernorm) {
+        layernorm_forward(blk->ln1, blk->ln1_mean, blk->ln1_rstd, tf->table_x, params + blk->ln1_gain,
+                          params + blk->ln1_bias, rows, d);
+        normed = blk->ln1;
+    }
+    linear_forward(tf->table_q, normed + q_first * d, d, params + blk->q_weight, NULL, rows - (int)q_first, d, d);
+    linear_forward(tf->table_k, normed, d, params + blk->k_weight, NULL, rows, d, d);
+    linear_forward(tf->table_v, normed, d, params + blk->v_weight, NULL, rows, d, d);
+    for (int i = 0; i < n; i++) {
+        int tokens[SEQ_LEN] = {a[i], b[i], p};
+        for (int t = 0; t < SEQ_LEN; t++) {
+            long row = table_row(p, t, tokens[t]), at = (long)i * SEQ_LEN + t;
+            memcpy(blk->k + at * d, tf->table_k + row * d, row_bytes);
+            memcpy(blk->v + at * d, tf->table_v + row * d, row_bytes);
+            if (t >= blk->q_start)
+                memcpy(blk->q + ((long)i * seq_q + t - blk->q_start) * d, tf->table_q + (row - q_first) * d,
+                       row_bytes);
+        }
+    }
+}
+
+/* One block. in (n, seq, d) → blk->out (n, seq - q_start, d); the first
+ * block (first true) also takes the examples a, b (n). */
+static void block_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, bool first,
+                          const int *a, const int *b, int n) {
+    const ModelConfig *cfg = &tf->cfg;
+    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start;
+    long rows = (long)n * seq_q;
+    if (first)
+        first_qkv_forward(tf, blk, params, a, b, n);
+    else
+        qkv_forward(tf, blk, params, in, n);
     attention_forward(blk->attn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN, blk->q_start, d, cfg->n_heads);
     linear_forward(blk->mid, blk->attn, d, params + blk->o_weight, NULL, (int)rows, d, d);
     for (int i = 0; i < n; i++)
@@ -164,13 +221,79 @@ static void block_forward(Transformer *tf, TransformerBlock *blk, const real *pa
     for (long r = 0; r < rows * d; r++) blk->out[r] += blk->mid[r];
 }
 
-/* Backward of block_forward. dout (n, seq_q, d) → din (n, seq, d) written.
- * dout must not alias din. */
+/* Backward of qkv_forward from tf->dq, dk, dv: din (n, seq, d) +=. */
+static void qkv_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
+                         const real *in, real *din, int n) {
+    int d = tf->cfg.d_model, q_rows, q_stride;
+    long all_rows = (long)n * SEQ_LEN;
+    bool ln = tf->cfg.layernorm;
+    const real *normed = ln ? blk->ln1 : in;
+    real *dnormed = ln ? tf->dln : din;
+    linear_backward(dnormed, !ln, grads + blk->k_weight, NULL, tf->dk, normed, d, params + blk->k_weight,
+                    (int)all_rows, d, d);
+    linear_backward(dnormed, true, grads + blk->v_weight, NULL, tf->dv, normed, d, params + blk->v_weight,
+                    (int)all_rows, d, d);
+    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
+    linear_backward(dnormed + (long)blk->q_start * d, true, grads + blk->q_weight, NULL, tf->dq,
+                    normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, q_rows, d, d);
+    if (ln)
+        layernorm_backward(din, grads + blk->ln1_gain, grads + blk->ln1_bias, tf->dln, in,
+                           params + blk->ln1_gain, blk->ln1_mean, blk->ln1_rstd, (int)all_rows, d);
+}
+
+/* Backward of first_qkv_forward from tf->dq, dk, dv: the examples'
+ * gradients summed per table row, then the projections' (and LayerNorm's)
+ * backward over the table into tf->dtable_x (rows, d), written. */
+static void first_qkv_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
+                               const int *a, const int *b, int n) {
+    int d = tf->cfg.d_model, p = tf->p, rows = table_rows(p), seq_q = SEQ_LEN - blk->q_start;
+    long q_first = table_row(p, blk->q_start, 0);
+    size_t table_bytes = sizeof(real) * (size_t)rows * (size_t)d;
+    bool ln = tf->cfg.layernorm;
+    memset(tf->dtable_q, 0, table_bytes);
+    memset(tf->dtable_k, 0, table_bytes);
+    memset(tf->dtable_v, 0, table_bytes);
+    for (int i = 0; i < n; i++) {
+        int tokens[SEQ_LEN] = {a[i], b[i], p};
+        for (int t = 0; t < SEQ_LEN; t++) {
+            long row = table_row(p, t, tokens[t]), at = (long)i * SEQ_LEN + t;
+            real *dk = tf->dtable_k + row * d, *dv = tf->dtable_v + row * d;
+            const real *dk_example = tf->dk + at * d, *dv_example = tf->dv + at * d;
+            for (int e = 0; e < d; e++) {
+                dk[e] += dk_example[e];
+                dv[e] += dv_example[e];
+            }
+            if (t >= blk->q_start) {
+                real *dq = tf->dtable_q + (row - q_first) * d;
+                const real *dq_example = tf->dq + ((long)i * seq_q + t - blk->q_start) * d;
+                for (int e = 0; e < d; e++) dq[e] += dq_example[e];
+            }
+        }
+    }
+    const real *normed = ln ? blk->ln1 : tf->table_x;
+    real *dnormed = ln ? tf->dtable_normed : tf->dtable_x;
+    linear_backward(dnormed, false, grads + blk->k_weight, NULL, tf->dtable_k, normed, d, params + blk->k_weight,
+                    rows, d, d);
+    linear_backward(dnormed, true, grads + blk->v_weight, NULL, tf->dtable_v, normed, d, params + blk->v_weight,
+                    rows, d, d);
+    linear_backward(dnormed + q_first * d, true, grads + blk->q_weight, NULL, tf->dtable_q, normed + q_first * d, d,
+                    params + blk->q_weight, rows - (int)q_first, d, d);
+    if (ln) {
+        memset(tf->dtable_x, 0, table_bytes);
+        layernorm_backward(tf->dtable_x, grads + blk->ln1_gain, grads + blk->ln1_bias, tf->dtable_normed,
+                           tf->table_x, params + blk->ln1_gain, blk->ln1_mean, blk->ln1_rstd, rows, d);
+    }
+}
+
+/* Backward of block_forward. dout (n, seq_q, d) → din (n, seq, d) written;
+ * for the first block (first true) only the residual's share, the rest goes
+ * to tf->dtable_x. dout must not alias din. */
 static void block_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
-                           const real *in, const real *dout, real *din, int n) {
+                           const real *in, const real *dout, real *din, bool first, const int *a, const int *b,
+                           int n) {
     const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start, q_rows, q_stride;
-    long all_rows = (long)n * SEQ_LEN, rows = (long)n * seq_q;
+    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start;
+    long rows = (long)n * seq_q;
     bool ln = cfg->layernorm;
 
     /* MLP branch: dmid = dout + d(MLP(LN2(mid)))/dmid */
@@ -199,18 +322,10 @@ static void block_backward(Transformer *tf, const TransformerBlock *blk, const r
                     params + blk->o_weight, (int)rows, d, d);
     attention_backward(tf->dq, tf->dk, tf->dv, tf->dattn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN,
                        blk->q_start, d, cfg->n_heads);
-    const real *normed = ln ? blk->ln1 : in;
-    real *dnormed = ln ? tf->dln : din;
-    linear_backward(dnormed, !ln, grads + blk->k_weight, NULL, tf->dk, normed, d, params + blk->k_weight,
-                    (int)all_rows, d, d);
-    linear_backward(dnormed, true, grads + blk->v_weight, NULL, tf->dv, normed, d, params + blk->v_weight,
-                    (int)all_rows, d, d);
-    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
-    linear_backward(dnormed + (long)blk->q_start * d, true, grads + blk->q_weight, NULL, tf->dq,
-                    normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, q_rows, d, d);
-    if (ln)
-        layernorm_backward(din, grads + blk->ln1_gain, grads + blk->ln1_bias, tf->dln, in,
-                           params + blk->ln1_gain, blk->ln1_mean, blk->ln1_rstd, (int)all_rows, d);
+    if (first)
+        first_qkv_backward(tf, blk, params, grads, a, b, n);
+    else
+        qkv_backward(tf, blk, params, grads, in, din, n);
 }
 
 void transformer_forward(Transformer *tf, const real *params, const int *a, const int *b, int n,
@@ -219,17 +334,22 @@ void transformer_forward(Transformer *tf, const real *params, const int *a, cons
     const ModelConfig *cfg = &tf->cfg;
     int d = cfg->d_model, p = tf->p;
     const real *embed = params + tf->embed, *pos = params + tf->pos_embed;
+    for (int row = 0; row < table_rows(p); row++) {
+        int t, token;
+        table_entry(p, row, &t, &token);
+        real *x = tf->table_x + (long)row * d;
+        const real *e = embed + (long)token * d, *pe = pos + (long)t * d;
+        for (int j = 0; j < d; j++) x[j] = e[j] + pe[j];
+    }
     for (int i = 0; i < n; i++) {
         int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = 0; t < SEQ_LEN; t++) {
-            real *x = tf->x0 + ((long)i * SEQ_LEN + t) * d;
-            const real *e = embed + (long)tokens[t] * d, *pe = pos + (long)t * d;
-            for (int j = 0; j < d; j++) x[j] = e[j] + pe[j];
-        }
+        for (int t = 0; t < SEQ_LEN; t++)
+            memcpy(tf->x0 + ((long)i * SEQ_LEN + t) * d, tf->table_x + table_row(p, t, tokens[t]) * d,
+                   sizeof(real) * (size_t)d);
     }
     const real *x = tf->x0;
     for (int l = 0; l < cfg->n_layers; l++) {
-        block_forward(tf, &tf->blocks[l], params, x, n);
+        block_forward(tf, &tf->blocks[l], params, x, l == 0, a, b, n);
         x = tf->blocks[l].out;
     }
     /* the last block produced only the last position: x is (n, d) */
@@ -261,10 +381,21 @@ void transformer_backward(Transformer *tf, const real *params, real *grads, cons
     for (int l = last; l >= 0; l--) {
         const real *in = l == 0 ? tf->x0 : tf->blocks[l - 1].out;
         real *din = tf->dresid[(last - l + 1) % 2];
-        block_backward(tf, &tf->blocks[l], params, grads, in, dresid, din, n);
+        block_backward(tf, &tf->blocks[l], params, grads, in, dresid, din, l == 0, a, b, n);
         dresid = din;
     }
+    /* the first block's table rows, then every example's residual share */
     real *dembed = grads + tf->embed, *dpos = grads + tf->pos_embed;
+    for (int row = 0; row < table_rows(p); row++) {
+        int t, token;
+        table_entry(p, row, &t, &token);
+        const real *dx = tf->dtable_x + (long)row * d;
+        real *de = dembed + (long)token * d, *dp = dpos + (long)t * d;
+        for (int j = 0; j < d; j++) {
+            de[j] += dx[j];
+            dp[j] += dx[j];
+        }
+    }
     for (int i = 0; i < n; i++) {
         int tokens[SEQ_LEN] = {a[i], b[i], p};
         for (int t = 0; t < SEQ_LEN; t++) {

@@ -10,7 +10,14 @@
  * MLP is Linear → activation → Linear with optional biases; unembedding has
  * no bias. Only the last position reaches the logits, so the last block
  * computes keys and values at every position but queries, attention output
- * and MLP only at the last one. */
+ * and MLP only at the last one.
+ *
+ * The first block's input at a position depends only on the token there:
+ * positions 0 and 1 take p values each and position 2 is always '='. So its
+ * LayerNorm and Q, K, V projections run once over a table of those 2p + 1
+ * (position, token) rows, and each example gathers its rows; in backward the
+ * examples' gradients are summed per table row before the projections'
+ * backward. */
 #ifndef GROKSWEEP_TRANSFORMER_H
 #define GROKSWEEP_TRANSFORMER_H
 
@@ -29,8 +36,8 @@ typedef struct {
     size_t ln2_gain, ln2_bias, fc_weight, fc_bias, proj_weight, proj_bias;
     int q_start;     /* first query position this block computes */
     /* activations; n rows of seq (inputs, keys, values) or seq_q queries */
-    real *ln1;       /* (n, seq, d) or NULL without LayerNorm */
-    real *ln1_mean, *ln1_rstd; /* (n, seq) */
+    real *ln1;       /* (n, seq, d), first block (rows, d), or NULL without LayerNorm */
+    real *ln1_mean, *ln1_rstd; /* (n, seq), first block (rows) */
     real *q;         /* (n, seq_q, d) */
     real *k, *v;     /* (n, seq, d) */
     real *probs;     /* (n, heads, seq_q, seq) */
@@ -49,6 +56,10 @@ typedef struct {
     TransformerBlock blocks[TRANSFORMER_MAX_LAYERS];
     real *work;
     real *x0;                   /* (n, seq, d) embeddings */
+    /* the first block's (position, token) table, rows = 2p + 1 */
+    real *table_x;              /* (rows, d) embeddings E[token] + P[position] */
+    real *table_q, *table_k, *table_v; /* (rows, d); table_q from the first query position's rows on */
+    real *dtable_x, *dtable_normed, *dtable_q, *dtable_k, *dtable_v; /* (rows, d) gradient scratch */
     real *lnf, *lnf_mean, *lnf_rstd; /* (n, d) (n) (n) or NULL */
     /* gradient scratch shared by all blocks */
     real *dresid[2];            /* (n, seq, d) */
