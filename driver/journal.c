@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEADER_MAGIC "GSJOURN1"
+#define HEADER_MAGIC "GSJOURN2"
+#define OLD_HEADER_MAGIC "GSJOURN1" /* before the BLAS kernel was recorded */
 #define RECORD_MAGIC 0x47535231u /* "GSR1" */
 
 typedef struct {
@@ -18,6 +19,7 @@ typedef struct {
     int64_t n_points;
     int32_t n_eval;
     int32_t reserved;
+    char blas_core[32]; /* OpenBLAS kernel of the run that created it, NUL-padded */
 } JournalHeader;
 
 static uint64_t fnv1a(const unsigned char *bytes, size_t size) {
@@ -71,7 +73,7 @@ static int sync_directory_of(const char *path) {
 }
 
 int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_points, int n_eval,
-                 JournalVisit visit, void *context, char *err, size_t errlen) {
+                 const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen) {
     memset(j, 0, sizeof *j);
     j->fd = -1;
     j->n_eval = n_eval;
@@ -85,6 +87,7 @@ int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_point
     }
     JournalHeader expected = {.sweep_hash = sweep_hash, .n_points = n_points, .n_eval = n_eval};
     memcpy(expected.magic, HEADER_MAGIC, 8);
+    strncpy(expected.blas_core, blas_core, sizeof expected.blas_core - 1);
     int status = -1;
     bool created = false;
     j->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -104,6 +107,12 @@ int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_point
     if (!created) {
         JournalHeader found;
         ssize_t n = read_full(j->fd, &found, sizeof found);
+        if (n >= 8 && memcmp(found.magic, OLD_HEADER_MAGIC, 8) == 0) {
+            snprintf(err, errlen, "%s: written by an older groksweep (journal format 1), which this one cannot resume; "
+                     "finish the sweep with that version, or use another output or --force to start over", path);
+            status = -2;
+            goto done;
+        }
         if (n != (ssize_t)sizeof found || memcmp(found.magic, HEADER_MAGIC, 8) != 0) {
             snprintf(err, errlen, "%s: not a groksweep journal", path);
             status = -2;
@@ -115,6 +124,16 @@ int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_point
                      "points): refusing to mix results; use another output or --force to start over",
                      path, (unsigned long long)found.sweep_hash, (long long)found.n_points,
                      (unsigned long long)sweep_hash, n_points);
+            status = -2;
+            goto done;
+        }
+        found.blas_core[sizeof found.blas_core - 1] = '\0';
+        if (strcmp(found.blas_core, expected.blas_core) != 0) {
+            snprintf(err, errlen,
+                     "%s: the sweep's points so far ran with the OpenBLAS kernel %s and this run would use %s; "
+                     "float results depend on the kernel, so resume with OPENBLAS_CORETYPE=%s in the environment "
+                     "of every rank (or use another output, or --force to start over)",
+                     path, found.blas_core, expected.blas_core, found.blas_core);
             status = -2;
             goto done;
         }

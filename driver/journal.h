@@ -2,8 +2,8 @@
  * record fsync'd before the driver moves on. It is the source of truth:
  * the HDF5 file is rebuilt from it whenever a sweep starts or resumes.
  *
- * Layout: a header (magic "GSJOURN1", the sweep's hash, point count and
- * evaluation count), then records of (magic, point index, packed
+ * Layout: a header (magic "GSJOURN2", the sweep's hash, point count,
+ * evaluation count and the OpenBLAS kernel name), then records of (magic, point index, packed
  * PointResult, FNV-1a checksum of index and payload). A torn last record
  * (a kill during a write) fails its checksum and is cut off on open. */
 #ifndef GROKSWEEP_JOURNAL_H
@@ -26,11 +26,12 @@ typedef void (*JournalVisit)(long point, const PointResult *result, void *contex
 
 /* Open the journal at path, creating it (and fsyncing its directory) if it
  * does not exist. An existing journal must carry the same sweep hash, point
- * count and evaluation count, else it belongs to another sweep: returns -2
- * with a message. Every valid record is passed to visit. Returns 0, or -1
+ * count and evaluation count, else it belongs to another sweep, and the same
+ * OpenBLAS kernel name blas_core (results depend on the kernel); otherwise
+ * returns -2 with a message. Every valid record is passed to visit. Returns 0, or -1
  * with a message on an I/O error. */
 int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval,
-                 JournalVisit visit, void *context, char *err, size_t errlen);
+                 const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen);
 
 /* Append one completed point and fsync. Returns 0, or -1 with a message. */
 int journal_append(Journal *journal, long point, const PointResult *result, char *err, size_t errlen);

@@ -217,6 +217,18 @@ typedef struct {
     double cost;
 } PendingPoint;
 
+/* Driver-side seconds per recorded point, printed by --timing. */
+typedef struct {
+    long count;
+    double total, max;
+} Timer;
+
+static void timer_add(Timer *t, double seconds) {
+    t->count++;
+    t->total += seconds;
+    if (seconds > t->max) t->max = seconds;
+}
+
 static int by_cost_descending(const void *a, const void *b) {
     const PendingPoint *x = a, *y = b;
     if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
@@ -239,6 +251,8 @@ typedef struct {
     ProgressCounts counts;
     long phases[PHASE_CONFUSION + 1]; /* finished points by phase */
     Progress progress;
+    Timer journal_time, output_time, handling_time; /* --timing */
+    double drive_seconds;
     bool stopping;
     int exit_status;
 } Driver;
@@ -302,8 +316,8 @@ static int prepare_output(Driver *d, bool force) {
         fprintf(stderr, "groksweep run: -o %s: %s\n", d->out_path, err);
         return EXIT_BAD_INPUT;
     }
-    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, rebuild_visit, d,
-                          err, sizeof err);
+    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, blas_core_name(),
+                          rebuild_visit, d, err, sizeof err);
     if (rc != 0 || d->exit_status != 0) {
         if (rc != 0) fprintf(stderr, "groksweep run: %s\n", err);
         output_close(d->output, err, sizeof err);
@@ -323,8 +337,13 @@ static void begin_stop(Driver *d);
 /* Journal then HDF5: once journal_append returns, the point is safe. */
 static void record_point(Driver *d, long point, const PointResult *r) {
     char err[1024];
-    if (journal_append(&d->journal, point, r, err, sizeof err) != 0 ||
-        output_write_point(d->output, point, r, err, sizeof err) != 0) {
+    double start = monotonic_seconds();
+    int rc = journal_append(&d->journal, point, r, err, sizeof err);
+    double journaled = monotonic_seconds();
+    if (rc == 0) rc = output_write_point(d->output, point, r, err, sizeof err);
+    timer_add(&d->journal_time, journaled - start);
+    timer_add(&d->output_time, monotonic_seconds() - journaled);
+    if (rc != 0) {
         fprintf(stderr, "groksweep run: %s\n", err);
         d->exit_status = EXIT_ENVIRONMENT;
         begin_stop(d);
@@ -395,6 +414,7 @@ static void drive(Driver *d) {
     local_assign(&d->local, next_point(d));
     bool local_active = d->local.running >= 0;
     if (!local_active) local_assign(&d->local, NO_MORE_WORK);
+    double drive_start = monotonic_seconds();
 
     while (remote_active > 0 || local_active) {
         bool progressed = false;
@@ -403,12 +423,15 @@ static void drive(Driver *d) {
             MPI_Status status;
             MPI_CHECK(MPI_Test(&request, &arrived, &status));
             if (arrived) {
+                double start = monotonic_seconds();
+                long done = d->counts.done;
                 handle_worker_message(d, status.MPI_SOURCE, message, &scratch);
                 remote_active = 0;
                 for (int r = 1; r < d->n_ranks; r++) remote_active += d->remote_active[r];
                 if (remote_active > 0)
                     MPI_CHECK(MPI_Irecv(message, (int)message_size, MPI_BYTE, MPI_ANY_SOURCE, TAG_WORKER,
                                         MPI_COMM_WORLD, &request));
+                if (d->counts.done > done) timer_add(&d->handling_time, monotonic_seconds() - start);
                 progressed = true;
             }
         }
@@ -418,6 +441,8 @@ static void drive(Driver *d) {
             d->local.result_ready = false;
             pthread_mutex_unlock(&d->local.lock);
             if (ready) {
+                double start = monotonic_seconds();
+                long done = d->counts.done;
                 if (d->local.result_final)
                     record_point(d, d->local.result_point, &d->local.result);
                 else
@@ -425,6 +450,7 @@ static void drive(Driver *d) {
                 long point = next_point(d);
                 local_assign(&d->local, point);
                 local_active = point >= 0;
+                if (d->counts.done > done) timer_add(&d->handling_time, monotonic_seconds() - start);
                 progressed = true;
             }
         }
@@ -433,6 +459,7 @@ static void drive(Driver *d) {
         progress_update(&d->progress, &d->counts, progressed && d->progress.terminal);
         if (!progressed) sleep_briefly();
     }
+    d->drive_seconds = monotonic_seconds() - drive_start;
     pthread_join(d->local.thread, NULL);
     d->counts.running = 0;
     point_result_free(&scratch);
@@ -443,7 +470,7 @@ static void drive(Driver *d) {
 
 static void print_run_help(FILE *out) {
     fprintf(out,
-            "usage: groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet]\n"
+            "usage: groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet] [--timing]\n"
             "       mpirun -n N groksweep run SWEEP.json -o OUT.h5\n"
             "\n"
             "Train every point of the sweep's grid and write one HDF5 file. Rank 0 hands\n"
@@ -457,6 +484,9 @@ static void print_run_help(FILE *out) {
             "  -o, --output OUT.h5  the output file (required)\n"
             "  --force              delete an existing OUT.h5 and its journal and start over\n"
             "  --quiet              no progress on stderr\n"
+            "  --timing             at the end, print the driver's own cost per finished point\n"
+            "                       on stderr: message bytes, journal append + fsync, HDF5\n"
+            "                       write + flush, and all handling of the point (benchmarks)\n"
             "  --help               this text\n"
             "\n"
             "exit status: 0 every point done; 1 environment failure (I/O, memory, MPI);\n"
@@ -469,7 +499,7 @@ static void print_run_help(FILE *out) {
 
 typedef struct {
     const char *sweep_path, *out_path;
-    bool force, quiet;
+    bool force, quiet, timing;
 } RunOptions;
 
 /* Returns 0, or an exit status after printing the problem. */
@@ -487,9 +517,12 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
             o->force = true;
         } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
             o->quiet = true;
+        } else if (strcmp(arg, "--timing") == 0) {
+            o->timing = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             if (report)
-                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --force, --quiet, --help)\n", arg);
+                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --force, --quiet, --timing, --help)\n",
+                        arg);
             return EXIT_BAD_INPUT;
         } else if (o->sweep_path) {
             if (report) fprintf(stderr, "groksweep run: one SWEEP.json expected, got a second: %s\n", arg);
@@ -537,10 +570,50 @@ static char *broadcast_sweep_text(const char *path, int rank) {
     return text;
 }
 
+/* --timing: milliseconds per finished point spent by the driver thread. */
+static void print_timing(const Driver *d) {
+    const Timer *timers[] = {&d->journal_time, &d->output_time, &d->handling_time};
+    const char *names[] = {"journal append + fsync", "HDF5 write + flush", "handling (all of the above + MPI)"};
+    fprintf(stderr, "groksweep run: timing: %ld points recorded, message %zu bytes, driver loop %.3f s\n",
+            d->handling_time.count, (size_t)HEADER_BYTES + point_result_size(d->sweep->n_eval), d->drive_seconds);
+    for (int i = 0; i < 3; i++) {
+        const Timer *t = timers[i];
+        fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, mean %.3f ms, max %.3f ms\n", names[i], t->total,
+                t->count ? 1e3 * t->total / (double)t->count : 0.0, 1e3 * t->max);
+    }
+}
+
 /* All ranks agree on rank 0's status. */
 static int broadcast_status(int status) {
     MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD));
     return status;
+}
+
+/* Every rank must train with the same OpenBLAS kernel: float results depend
+ * on it, and a point's result must not depend on the rank that ran it.
+ * Collective; returns 0 on every rank, or EXIT_ENVIRONMENT on every rank
+ * after rank 0 has said which rank differs and how to pin the kernel. */
+static int check_same_blas_kernel(int rank, int n_ranks) {
+    enum { NAME_SIZE = 32 };
+    char mine[NAME_SIZE] = {0};
+    snprintf(mine, sizeof mine, "%s", blas_core_name());
+    char *all = rank == 0 ? malloc((size_t)n_ranks * NAME_SIZE) : NULL;
+    if (rank == 0 && !all) MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    MPI_CHECK(MPI_Gather(mine, NAME_SIZE, MPI_CHAR, all, NAME_SIZE, MPI_CHAR, 0, MPI_COMM_WORLD));
+    int status = 0;
+    for (int r = 1; rank == 0 && r < n_ranks && status == 0; r++) {
+        const char *theirs = all + (size_t)r * NAME_SIZE;
+        if (strncmp(theirs, mine, NAME_SIZE) != 0) {
+            fprintf(stderr,
+                    "groksweep run: rank %d uses the OpenBLAS kernel %.*s and rank 0 uses %s: a point's result would "
+                    "depend on the rank that ran it; give every rank the same kernel, e.g. OPENBLAS_CORETYPE=%s in "
+                    "the environment of every rank (mpirun -x OPENBLAS_CORETYPE)\n",
+                    r, NAME_SIZE, theirs, mine, mine);
+            status = EXIT_ENVIRONMENT;
+        }
+    }
+    free(all);
+    return broadcast_status(status);
 }
 
 static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
@@ -591,6 +664,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     progress_update(&d.progress, &d.counts, true);
     drive(&d);
     progress_finish(&d.progress, &d.counts);
+    if (o->timing) print_timing(&d);
     pthread_mutex_destroy(&d.local.lock);
     pthread_cond_destroy(&d.local.wake);
     point_result_free(&d.local.result);
@@ -666,7 +740,9 @@ int command_run(int argc, char **argv) {
         return EXIT_BAD_INPUT;
     }
     free(text);
-    if (rank == 0) {
+    if (check_same_blas_kernel(rank, n_ranks) != 0) {
+        status = EXIT_ENVIRONMENT;
+    } else if (rank == 0) {
         status = run_driver(&sweep, &options, n_ranks);
     } else {
         status = broadcast_status(0);

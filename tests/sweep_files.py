@@ -17,7 +17,7 @@ POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_l
                "final_test_acc", "final_weight_norm"]
               + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
 CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
-JOURNAL_HEADER_BYTES = 32
+JOURNAL_HEADER_BYTES = 64
 
 
 def fresh(workdir, name):

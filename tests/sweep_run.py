@@ -204,6 +204,31 @@ def bad_input(reference):
     check(validate.returncode == 0 and "points: 32" in validate.stdout, f"validate: {validate.stdout!r}")
 
 
+def one_blas_kernel(reference):
+    """Results depend on the OpenBLAS kernel: ranks with different kernels, or a resume with another kernel than
+    the points so far, are refused."""
+    with h5py.File(reference, "r") as f:
+        kernel = f.attrs["blas_core"]
+    kernel = kernel.decode() if isinstance(kernel, bytes) else kernel
+    other = "Sandybridge" if kernel == "Haswell" else "Haswell"
+    before = {s: open(reference + s, "rb").read() for s in ("", ".journal")}
+    result = subprocess.run([GROKSWEEP, "run", TINY, "-o", reference, "--quiet"],
+                            env=dict(ENV, OPENBLAS_CORETYPE=other), capture_output=True, text=True, timeout=120)
+    check(result.returncode == 2 and f"OPENBLAS_CORETYPE={kernel}" in result.stderr,
+          f"resume with kernel {other} after {kernel}: exit 2 naming the kernel, got {result.returncode}: "
+          f"{result.stderr!r}")
+    check(all(open(reference + s, "rb").read() == before[s] for s in before), "refused resume: files untouched")
+
+    out = fresh("mixed_kernels.h5")
+    args = [GROKSWEEP, "run", TINY, "-o", out, "--quiet"]
+    result = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "1", "-x", f"OPENBLAS_CORETYPE={kernel}", *args, ":",
+                             "-n", "1", "-x", f"OPENBLAS_CORETYPE={other}", *args],
+                            env=ENV, capture_output=True, text=True, timeout=120)
+    check(result.returncode != 0 and f"rank 1 uses the OpenBLAS kernel {other} and rank 0 uses {kernel}"
+          in result.stderr, f"ranks with different kernels refused: {result.returncode}: {result.stderr!r}")
+    check(not os.path.exists(out) and not os.path.exists(out + ".journal"), "mixed kernels: nothing written")
+
+
 def shipped_sweeps_validate():
     sweeps_dir = os.path.join(DATA, "..", "..", "sweeps")
     for name in sorted(os.listdir(sweeps_dir)):
@@ -227,5 +252,6 @@ killed_and_resumed(reference_slow)
 signalled_and_resumed(reference_slow, 0, signal.SIGTERM)
 signalled_and_resumed(reference_slow, 2, signal.SIGUSR1)
 bad_input(reference)
+one_blas_kernel(reference)
 
 finish()

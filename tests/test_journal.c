@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     unlink(path);
     Journal j;
     Seen seen = {0};
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "create: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "create: %s", err);
     CHECK(seen.count == 0, "a new journal has no records");
     PointResult r;
     point_result_init(&r, N_EVAL);
@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     off_t size = lseek(fd, 0, SEEK_END);
     CHECK(ftruncate(fd, size - 5) == 0, "truncate");
     close(fd);
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
     CHECK(seen.count == 2, "two intact records, got %d", seen.count);
     CHECK(seen.points[0] == 7 && seen.points[1] == 6, "points in order: %ld %ld", seen.points[0], seen.points[1]);
     CHECK(seen.losses[1] == 0.5f && seen.first_curve[1] == 11.0f, "payload intact");
@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     CHECK(journal_append(&j, 3, &r, err, sizeof err) == 0, "append after reopen: %s", err);
     journal_close(&j);
     memset(&seen, 0, sizeof seen);
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
     CHECK(seen.count == 3 && seen.points[2] == 3 && seen.losses[2] == 9, "three records after the cut");
     journal_close(&j);
 
@@ -70,11 +70,15 @@ int main(int argc, char **argv) {
     off_t before = lseek(fd, 0, SEEK_END);
     close(fd);
     memset(&seen, 0, sizeof seen);
-    CHECK(journal_open(&j, path, 0x123456, 10, N_EVAL, remember, &seen, err, sizeof err) == -2,
+    CHECK(journal_open(&j, path, 0x123456, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == -2,
           "another sweep's hash is refused");
     CHECK(strstr(err, "different sweep") != NULL && strstr(err, "--force") != NULL, "message: %s", err);
-    CHECK(journal_open(&j, path, 0xabcdef, 11, N_EVAL, remember, &seen, err, sizeof err) == -2,
+    CHECK(journal_open(&j, path, 0xabcdef, 11, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == -2,
           "another point count is refused");
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "SkylakeX", remember, &seen, err, sizeof err) == -2,
+          "another OpenBLAS kernel is refused");
+    CHECK(strstr(err, "kernel Haswell") != NULL && strstr(err, "OPENBLAS_CORETYPE=Haswell") != NULL,
+          "message names the kernel to resume with: %s", err);
     fd = open(path, O_RDONLY);
     CHECK(lseek(fd, 0, SEEK_END) == before, "a refused journal is untouched");
     close(fd);
