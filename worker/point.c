@@ -22,27 +22,54 @@ bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointRes
     return final;
 }
 
-/* Forward flops for one example. */
-static double forward_flops(const ModelConfig *m, int p) {
+/* Floating-point operations of the matrix products of a forward pass:
+ * 2·m·k·c for each (m, k)·(k, c) product, split into the part computed once
+ * per batch (the first layers' per-token tables) and the part computed per
+ * example. This is the work the model needs: a one-hot or embedding first
+ * layer is a table lookup, the transformer's first block projects its 2p + 1
+ * (position, token) rows once, and the last block computes only the last
+ * position. Elementwise work (activations, softmax, loss, AdamW) is left
+ * out. */
+typedef struct {
+    double per_batch, per_example;
+} ForwardFlops;
+
+static ForwardFlops forward_flops(const ModelConfig *m, int p) {
+    ForwardFlops flops = {0, 0};
     if (m->kind == MODEL_MLP) {
-        double width = m->width;
-        return 2.0 * (m->depth - 1) * width * width + 2.0 * width * p + 4.0 * width;
+        double width = m->width, embed = m->embed_dim;
+        if (m->input == INPUT_EMBED_ADD) flops.per_batch = 2.0 * p * embed * width;
+        if (m->input == INPUT_EMBED_CONCAT) flops.per_batch = 4.0 * p * embed * width;
+        flops.per_example = 2.0 * (m->depth - 1) * width * width + 2.0 * width * p;
+        return flops;
     }
-    double d = m->d_model, f = m->d_mlp;
-    double block = 2.0 * 3 * 3 * d * d + 2.0 * 2 * d * d + 2.0 * 2 * d * f; /* K,V,Q over 3 positions; O; MLP */
-    return m->n_layers * block + 2.0 * d * p;
+    double d = m->d_model, f = m->d_mlp, rows = 2.0 * p + 1, seq = 3;
+    double query_rows = m->n_layers == 1 ? 1 : rows;
+    flops.per_batch = 2.0 * d * d * (2 * rows + query_rows); /* first block: K, V over the table, Q */
+    for (int l = 0; l < m->n_layers; l++) {
+        bool last = l == m->n_layers - 1;
+        double queries = last ? 1 : seq, pairs = last ? seq : seq * (seq + 1) / 2; /* causal */
+        if (l > 0) flops.per_example += 2.0 * d * d * (2 * seq + queries);          /* K, V, Q */
+        flops.per_example += 2.0 * 2 * pairs * d + 2.0 * d * d * queries + 2.0 * 2 * d * f * queries;
+    }
+    flops.per_example += 2.0 * d * p; /* unembedding */
+    return flops;
 }
 
+/* A step's backward pass costs twice its forward (weight and input gradients). */
 double step_cost_flops(const RunConfig *cfg) {
     int n_train = task_train_count(&cfg->task);
     int batch = cfg->train.batch_size == 0 || cfg->train.batch_size > n_train ? n_train : cfg->train.batch_size;
-    return 3.0 * forward_flops(&cfg->model, cfg->task.p) * batch;
+    ForwardFlops flops = forward_flops(&cfg->model, cfg->task.p);
+    return 3.0 * (flops.per_batch + flops.per_example * batch);
 }
 
+/* Evaluation is a forward pass over the training and the test set. */
 double run_cost_flops(const RunConfig *cfg) {
     int pairs = task_pair_count(&cfg->task);
-    double per_example = forward_flops(&cfg->model, cfg->task.p);
+    ForwardFlops flops = forward_flops(&cfg->model, cfg->task.p);
     double training = step_cost_flops(cfg) * cfg->train.steps;
-    double evaluation = per_example * pairs * ((double)cfg->train.steps / cfg->train.eval_every + 1);
+    double evaluation = (2 * flops.per_batch + flops.per_example * pairs) *
+                        ((double)cfg->train.steps / cfg->train.eval_every + 1);
     return training + evaluation;
 }

@@ -20,7 +20,8 @@ bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointRes
  * out the most expensive points first and for time estimates. */
 double run_cost_flops(const RunConfig *cfg);
 
-/* Estimated floating-point operations of one training step. */
+/* Floating-point operations of one training step's matrix products, as the
+ * model computes them (per-token tables once per batch; see point.c). */
 double step_cost_flops(const RunConfig *cfg);
 
 #endif
