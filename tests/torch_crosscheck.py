@@ -7,10 +7,11 @@ Runs `EXPORT_BINARY CONFIG.json OUT.bin` (tests/export_reference.c, whose
 header comment defines the file format), which writes the training set, the
 initial parameters and, for a few full-batch AdamW steps, the loss, every
 gradient and the parameters after each update, all computed by the float32 C
-code. This script builds the same model in PyTorch in float64, loads the
-initial parameters by name, and replays the steps with torch autograd and
-torch.optim.AdamW. It compares, per step, the loss, every gradient tensor and
-every parameter tensor after the update, prints a table of relative errors
+code. This script builds the same model in PyTorch in float64
+(tests/torch_models.py), loads the initial parameters by name, and replays
+the steps with torch autograd and torch.optim.AdamW. It compares, per step,
+the loss, every gradient tensor and every parameter tensor after the update,
+prints a table of relative errors
 ||c - ref||_2 / max(||ref||_2, 1e-12) and exits 1 if any exceeds TOLERANCE.
 
 The torch side runs its own trajectory: it takes only the initial parameters
@@ -49,12 +50,10 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+from torch_models import build_model, load_parameters, loss_fn
 
 TOLERANCE = 1e-4  # loss, every gradient tensor, every parameter tensor
-SEQ_LEN = 3       # transformer input: a, b, '='
-LN_EPS = 1e-5
 
 
 def fail(message):
@@ -132,162 +131,6 @@ def split_flat(flat, views):
 
 
 # --------------------------------------------------------------------------
-# Models (float64 reference)
-
-
-def activation(kind):
-    if kind == "relu":
-        return F.relu
-    if kind == "quadratic":
-        return lambda x: x * x
-    if kind == "gelu":
-        return lambda x: F.gelu(x)  # exact erf form (approximate="none")
-    if kind == "tanh":
-        return torch.tanh
-    fail(f"unknown activation {kind!r}")
-
-
-class Mlp(nn.Module):
-    def __init__(self, m, p):
-        super().__init__()
-        self.p, self.input = p, m["input"]
-        self.act = activation(m["activation"])
-        width, depth, bias = m["width"], m["depth"], m["bias"]
-        if self.input == "onehot":
-            in_dim = 2 * p
-        else:
-            d = m["embed_dim"]
-            self.embed = nn.Embedding(p, d)
-            in_dim = d if self.input == "embed_add" else 2 * d
-        self.layers = nn.ModuleList(
-            nn.Linear(in_dim if l == 0 else width, width, bias=bias) for l in range(depth))
-        self.out = nn.Linear(width, p, bias=bias)
-
-    def forward(self, a, b):
-        if self.input == "onehot":
-            x = torch.cat([F.one_hot(a, self.p), F.one_hot(b, self.p)], dim=1).to(torch.float64)
-        elif self.input == "embed_add":
-            x = self.embed(a) + self.embed(b)
-        elif self.input == "embed_concat":
-            x = torch.cat([self.embed(a), self.embed(b)], dim=1)
-        else:
-            fail(f"unknown model.input {self.input!r}")
-        for layer in self.layers:
-            x = self.act(layer(x))
-        return self.out(x)
-
-
-def norm_or_identity(layernorm, d):
-    return nn.LayerNorm(d, eps=LN_EPS) if layernorm else nn.Identity()
-
-
-class Attention(nn.Module):
-    def __init__(self, d, heads):
-        super().__init__()
-        self.heads = heads
-        self.q = nn.Linear(d, d, bias=False)
-        self.k = nn.Linear(d, d, bias=False)
-        self.v = nn.Linear(d, d, bias=False)
-        self.o = nn.Linear(d, d, bias=False)
-
-    def forward(self, x):
-        n, t, d = x.shape
-        hd = d // self.heads
-
-        def split(y):
-            return y.view(n, t, self.heads, hd).transpose(1, 2)  # (n, heads, t, hd)
-
-        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
-        causal = torch.ones(t, t, dtype=torch.bool).tril()
-        scores = scores.masked_fill(~causal, float("-inf"))
-        y = torch.softmax(scores, dim=-1) @ v  # (n, heads, t, hd)
-        return self.o(y.transpose(1, 2).reshape(n, t, d))
-
-
-class MlpBlock(nn.Module):
-    def __init__(self, d, f, bias, act):
-        super().__init__()
-        self.fc = nn.Linear(d, f, bias=bias)
-        self.proj = nn.Linear(f, d, bias=bias)
-        self.act = act
-
-    def forward(self, x):
-        return self.proj(self.act(self.fc(x)))
-
-
-class Block(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        d = m["d_model"]
-        self.ln1 = norm_or_identity(m["layernorm"], d)
-        self.attn = Attention(d, m["n_heads"])
-        self.ln2 = norm_or_identity(m["layernorm"], d)
-        self.mlp = MlpBlock(d, m["d_mlp"], m["bias"], activation(m["activation"]))
-
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
-
-
-class Transformer(nn.Module):
-    def __init__(self, m, p):
-        super().__init__()
-        d = m["d_model"]
-        if d % m["n_heads"]:
-            fail("model.d_model must be divisible by model.n_heads")
-        self.p = p
-        self.embed = nn.Embedding(p + 1, d)
-        self.pos_embed = nn.Embedding(SEQ_LEN, d)
-        self.blocks = nn.ModuleList(Block(m) for _ in range(m["n_layers"]))
-        self.ln_f = norm_or_identity(m["layernorm"], d)
-        self.unembed = nn.Linear(d, p, bias=False)
-
-    def forward(self, a, b):
-        eq = torch.full_like(a, self.p)
-        tokens = torch.stack([a, b, eq], dim=1)  # (n, 3)
-        x = self.embed(tokens) + self.pos_embed.weight[None, :, :]
-        for block in self.blocks:
-            x = block(x)
-        return self.unembed(self.ln_f(x[:, -1, :]))
-
-
-def build_model(cfg, p):
-    m = cfg["model"]
-    if m["kind"] == "mlp":
-        return Mlp(m, p)
-    if m["kind"] == "transformer":
-        return Transformer(m, p)
-    fail(f"unknown model.kind {m['kind']!r}")
-
-
-def loss_fn(kind, logits, label, p):
-    if kind == "cross_entropy":
-        return F.cross_entropy(logits, label)
-    if kind == "mse":
-        return F.mse_loss(logits, F.one_hot(label, p).to(logits.dtype))
-    fail(f"unknown loss {kind!r}")
-
-
-def match_parameters(model, views):
-    """{name: torch parameter}; asserts the two name sets and shapes agree."""
-    torch_params = dict(model.named_parameters())
-    names = [v["name"] for v in views]
-    assert len(set(names)) == len(names), f"duplicate names in the export header: {names}"
-    missing = [nm for nm in names if nm not in torch_params]
-    uncovered = [nm for nm in torch_params if nm not in names]
-    assert not missing, f"export tensors with no torch parameter: {missing}"
-    assert not uncovered, f"torch parameters not in the export: {uncovered}"
-    for v in views:
-        rows, cols = v["shape"]
-        shape = tuple(torch_params[v["name"]].shape)
-        # a vector is stored as (1, cols); torch keeps biases and LayerNorm params 1-D
-        ok = shape == (rows, cols) or (rows == 1 and shape == (cols,))
-        assert ok, f"{v['name']}: export shape {(rows, cols)} vs torch shape {shape}"
-    return torch_params
-
-
-# --------------------------------------------------------------------------
 # Comparison
 
 
@@ -325,11 +168,7 @@ def main(argv):
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float64)
     model = build_model(cfg, p).to(torch.float64)
-    params = match_parameters(model, views)
-    init = split_flat(init_flat, views)
-    with torch.no_grad():
-        for v in views:
-            params[v["name"]].copy_(torch.from_numpy(init[v["name"]]).reshape(params[v["name"]].shape))
+    params = load_parameters(model, views, init_flat)
 
     a, b, label = (torch.from_numpy(x) for x in (a_np, b_np, label_np))
     lr, warmup = opt["lr"], opt["warmup_steps"]

@@ -1,0 +1,322 @@
+/* Per-step speed of groksweep's full-batch training step, for the comparison
+ * with PyTorch in bench/step_speed.py.
+ *
+ * usage: step_bench CONFIG.json STEPS OUT.bin
+ *        step_bench --sgemm-peak
+ *
+ * The run is set up exactly as `groksweep train` sets it up (config_load,
+ * run_seeds, dataset_create, model_create for the full training set,
+ * model_init, optimizer_create), then trained for STEPS full-batch updates,
+ * each exactly as worker/train.c does one: forward, loss and dlogits, zero
+ * grad, backward, optimizer step. Each step is timed with CLOCK_MONOTONIC
+ * (and CLOCK_PROCESS_CPUTIME_ID, for machines whose cores are shared).
+ *
+ * OUT.bin is one JSON header line followed by little-endian raw arrays:
+ *   header: {"config": {...resolved config...}, "p": p, "n": n_train,
+ *            "steps": STEPS, "total": total parameter count,
+ *            "params": [{"name", "shape": [rows, cols]}...],
+ *            "blas_core": openblas_get_corename(),
+ *            "blas_config": openblas_get_config(),
+ *            "step_cost_flops": step_cost_flops() of worker/point.h, the
+ *            FLOPs of the step's matrix products,
+ *            "rss_setup_kib", "rss_steps_kib": peak RSS (ru_maxrss) after
+ *            setup and after the steps}
+ *   int32   a[n], b[n], label[n]      the training set, in order
+ *   float32 params[total]             initial parameters (table order)
+ *   float64 loss[STEPS]               mean training loss before each update
+ *   float64 seconds[STEPS]            wall time of each whole step
+ *   float64 cpu_seconds[STEPS]        CPU time of the process in each step
+ *   float64 minor_faults[STEPS]       minor page faults in each step
+ *
+ * --sgemm-peak prints one JSON line with the best single-thread OpenBLAS
+ * sgemm rate over square matrices of 1024 to 2048 rows, in GFLOP/s. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "config.h"
+#include "loss.h"
+#include "model.h"
+#include "optimizer.h"
+#include "point.h"
+#include "task.h"
+#include "train.h"
+
+_Static_assert(sizeof(int) == 4 && sizeof(real) == 4, "OUT.bin stores int32 and float32 arrays");
+
+#define MAX_STEPS 1000000
+
+/* Seconds on a clock, or NAN if it cannot be read. */
+static double clock_seconds(clockid_t clock) {
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) return NAN;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double now_seconds(void) { return clock_seconds(CLOCK_MONOTONIC); }
+
+/* Peak resident set size of this process so far in KiB, or -1. */
+static long peak_rss_kib(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return -1;
+    return usage.ru_maxrss;
+}
+
+/* Minor page faults of this process so far, or NAN. */
+static double minor_faults(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return NAN;
+    return (double)usage.ru_minflt;
+}
+
+typedef struct {
+    RunConfig cfg;
+    RunSeeds seeds;
+    Dataset data;
+    Model model;
+    Optimizer optimizer;
+    real *dlogits;      /* (n, p) */
+    real *init_params;  /* (total) parameters before the first update */
+    int steps;
+    double *loss;         /* (steps) */
+    double *seconds;      /* (steps) wall time */
+    double *cpu_seconds;  /* (steps) process CPU time */
+    double *faults;       /* (steps) minor page faults */
+    long rss_setup_kib, rss_steps_kib;
+} Bench;
+
+/* Release everything bench_setup allocated (safe on a partial setup). */
+static void bench_free(Bench *bench) {
+    dataset_free(&bench->data);
+    model_free(&bench->model);
+    optimizer_free(&bench->optimizer);
+    free(bench->dlogits);
+    free(bench->init_params);
+    free(bench->loss);
+    free(bench->seconds);
+    free(bench->cpu_seconds);
+    free(bench->faults);
+}
+
+/* Set up the run of config_path as `groksweep train` does, full batch.
+ * Returns 0; 2 for bad input and 1 for an environment failure, with a
+ * message on stderr. bench must be zeroed; free it with bench_free. */
+static int bench_setup(Bench *bench, const char *config_path, int steps) {
+    char err[1024];
+    if (config_load(&bench->cfg, config_path, NULL, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "step_bench: %s\n", err);
+        return 2;
+    }
+    if (bench->cfg.train.batch_size != 0) {
+        fprintf(stderr, "step_bench: %s: train.batch_size = %d: the benchmark is full batch (0)\n", config_path,
+                bench->cfg.train.batch_size);
+        return 2;
+    }
+    blas_use_one_thread();
+    if (run_seeds(&bench->cfg, &bench->seeds) != 0 ||
+        dataset_create(&bench->data, &bench->cfg.task, bench->seeds.split) != 0)
+        goto out_of_memory;
+    int n = bench->data.train.n, p = bench->cfg.task.p;
+    if (model_create(&bench->model, &bench->cfg.model, p, n) != 0) goto out_of_memory;
+    model_init(&bench->model, bench->seeds.init);
+    size_t total = bench->model.table.total;
+    if (optimizer_create(&bench->optimizer, &bench->cfg.optimizer, total) != 0) goto out_of_memory;
+    bench->steps = steps;
+    bench->dlogits = malloc(sizeof(real) * (size_t)n * (size_t)p);
+    bench->init_params = malloc(sizeof(real) * total);
+    bench->loss = calloc((size_t)steps, sizeof(double));
+    bench->seconds = calloc((size_t)steps, sizeof(double));
+    bench->cpu_seconds = calloc((size_t)steps, sizeof(double));
+    bench->faults = calloc((size_t)steps, sizeof(double));
+    if (!bench->dlogits || !bench->init_params || !bench->loss || !bench->seconds || !bench->cpu_seconds ||
+        !bench->faults)
+        goto out_of_memory;
+    memcpy(bench->init_params, bench->model.params, sizeof(real) * total);
+    bench->rss_setup_kib = peak_rss_kib();
+    return 0;
+
+out_of_memory:
+    fprintf(stderr, "step_bench: out of memory while setting up %s\n", config_path);
+    return 1;
+}
+
+/* One full-batch training step, as worker/train.c does it; returns the mean
+ * training loss before the update. */
+static double train_step(Bench *bench) {
+    const Examples *train = &bench->data.train;
+    Model *model = &bench->model;
+    int hits;
+    model_forward(model, train->a, train->b, train->n);
+    double loss = loss_sum(bench->cfg.loss, model->logits, train->label, train->n, model->p, bench->dlogits, &hits) /
+                  train->n;
+    model_zero_grad(model);
+    model_backward(model, bench->dlogits, train->a, train->b, train->n);
+    optimizer_step(&bench->optimizer, model->params, model->grads);
+    return loss;
+}
+
+/* Run and time every step. */
+static void bench_run(Bench *bench) {
+    for (int step = 0; step < bench->steps; step++) {
+        double faults = minor_faults(), cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID), start = now_seconds();
+        bench->loss[step] = train_step(bench);
+        bench->seconds[step] = now_seconds() - start;
+        bench->cpu_seconds[step] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+        bench->faults[step] = minor_faults() - faults;
+    }
+    bench->rss_steps_kib = peak_rss_kib();
+}
+
+/* text as a JSON string literal (quotes and backslashes escaped, control
+ * characters dropped). */
+static void write_json_string(FILE *out, const char *text) {
+    fputc('"', out);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"' || *c == '\\') fputc('\\', out);
+        if ((unsigned char)*c >= 0x20) fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+/* The header line of OUT.bin. Returns 0, or -1 if memory runs out. */
+static int write_header(FILE *out, const Bench *bench) {
+    char *config_json = config_to_json(&bench->cfg);
+    if (!config_json) return -1;
+    const ParamTable *table = &bench->model.table;
+    int n = bench->data.train.n, p = bench->cfg.task.p;
+    fprintf(out, "{\"config\": %s, \"p\": %d, \"n\": %d, \"steps\": %d, \"total\": %zu, \"params\": [", config_json,
+            p, n, bench->steps, table->total);
+    free(config_json);
+    for (int t = 0; t < table->count; t++) {
+        const ParamView *v = &table->views[t];
+        fprintf(out, "%s{\"name\": \"%s\", \"shape\": [%d, %d]}", t ? ", " : "", v->name, v->rows, v->cols);
+    }
+    fprintf(out, "], \"blas_core\": ");
+    write_json_string(out, openblas_get_corename());
+    fprintf(out, ", \"blas_config\": ");
+    write_json_string(out, openblas_get_config());
+    fprintf(out, ", \"step_cost_flops\": %.17g, \"rss_setup_kib\": %ld, \"rss_steps_kib\": %ld}\n",
+            step_cost_flops(&bench->cfg), bench->rss_setup_kib, bench->rss_steps_kib);
+    return 0;
+}
+
+static int write_array(FILE *out, const void *data, size_t size, size_t count) {
+    return fwrite(data, size, count, out) == count ? 0 : -1;
+}
+
+/* Write OUT.bin (format above). Returns 0, or 1 with a message on stderr. */
+static int bench_write(const Bench *bench, const char *path) {
+    FILE *out = fopen(path, "wb");
+    if (!out) {
+        fprintf(stderr, "step_bench: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    const Examples *train = &bench->data.train;
+    size_t n = (size_t)train->n, steps = (size_t)bench->steps;
+    int status = write_header(out, bench);
+    status |= write_array(out, train->a, sizeof(int), n) | write_array(out, train->b, sizeof(int), n) |
+              write_array(out, train->label, sizeof(int), n) |
+              write_array(out, bench->init_params, sizeof(real), bench->model.table.total) |
+              write_array(out, bench->loss, sizeof(double), steps) |
+              write_array(out, bench->seconds, sizeof(double), steps) |
+              write_array(out, bench->cpu_seconds, sizeof(double), steps) |
+              write_array(out, bench->faults, sizeof(double), steps);
+    if (ferror(out)) status = -1;
+    if (fclose(out) != 0) status = -1;
+    if (status != 0) {
+        fprintf(stderr, "step_bench: write to %s failed\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+/* Best time of `repeats` products C = A·B of (size, size) matrices, or NAN. */
+static double best_sgemm_seconds(const float *a, const float *b, float *c, int size, int repeats) {
+    double best = INFINITY;
+    for (int r = 0; r < repeats; r++) {
+        double start = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1, a, size, b, size, 0, c, size);
+        double elapsed = now_seconds() - start;
+        if (!(elapsed >= best)) best = elapsed;
+    }
+    return best;
+}
+
+/* Print the best single-thread sgemm rate as one JSON line. Returns 0, or 1
+ * if memory runs out. */
+static int sgemm_peak(void) {
+    enum { MAX_SIZE = 2048, REPEATS = 3 };
+    static const int sizes[] = {1024, 1536, 2048};
+    size_t count = (size_t)MAX_SIZE * MAX_SIZE;
+    float *a = malloc(sizeof(float) * count), *b = malloc(sizeof(float) * count), *c = malloc(sizeof(float) * count);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        fprintf(stderr, "step_bench: out of memory for the sgemm matrices\n");
+        return 1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+        b[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    }
+    blas_use_one_thread();
+    double best_gflops = 0;
+    int best_size = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        double seconds = best_sgemm_seconds(a, b, c, sizes[s], REPEATS);
+        double gflops = 2.0 * sizes[s] * sizes[s] * sizes[s] / seconds * 1e-9;
+        if (gflops > best_gflops) best_gflops = gflops, best_size = sizes[s];
+    }
+    free(a), free(b), free(c);
+    printf("{\"sgemm_peak_gflops\": %.6g, \"size\": %d, \"repeats\": %d, \"blas_core\": ", best_gflops, best_size,
+           REPEATS);
+    write_json_string(stdout, openblas_get_corename());
+    printf(", \"blas_config\": ");
+    write_json_string(stdout, openblas_get_config());
+    printf("}\n");
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* STEPS as an integer in [1, MAX_STEPS], or -1. */
+static int parse_steps(const char *text) {
+    char *end;
+    errno = 0;
+    long steps = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || steps < 1 || steps > MAX_STEPS) return -1;
+    return (int)steps;
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: step_bench CONFIG.json STEPS OUT.bin\n"
+                    "       step_bench --sgemm-peak\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--sgemm-peak") == 0) return sgemm_peak();
+    if (argc != 4) return usage();
+    int steps = parse_steps(argv[2]);
+    if (steps < 0) {
+        fprintf(stderr, "step_bench: STEPS = %s: must be an integer from 1 to %d\n", argv[2], MAX_STEPS);
+        return 2;
+    }
+    Bench bench;
+    memset(&bench, 0, sizeof bench);
+    int status = bench_setup(&bench, argv[1], steps);
+    if (status == 0) {
+        bench_run(&bench);
+        status = bench_write(&bench, argv[3]);
+    }
+    if (status == 0) {
+        double total = 0;
+        for (int s = 0; s < steps; s++) total += bench.seconds[s];
+        printf("step_bench: %s: %d steps, %.3f ms/step mean, %.3g GFLOP/step, core %s, peak RSS %ld KiB\n", argv[1],
+               steps, 1e3 * total / steps, 1e-9 * step_cost_flops(&bench.cfg),
+               openblas_get_corename(), bench.rss_steps_kib);
+    }
+    bench_free(&bench);
+    return status;
+}

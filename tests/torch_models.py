@@ -1,0 +1,188 @@
+"""The groksweep models in PyTorch, with the parameter names of the C
+parameter table (core/mlp.c, core/transformer.c), for the numerical cross-check
+(tests/torch_crosscheck.py, float64) and the speed benchmark
+(bench/torch_step.py, float32). Models take the dtype of torch's default at
+construction; the losses follow core/loss.h."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SEQ_LEN = 3       # transformer input: a, b, '='
+LN_EPS = 1e-5
+
+
+def activation(kind):
+    if kind == "relu":
+        return F.relu
+    if kind == "quadratic":
+        return lambda x: x * x
+    if kind == "gelu":
+        return lambda x: F.gelu(x)  # exact erf form (approximate="none")
+    if kind == "tanh":
+        return torch.tanh
+    raise ValueError(f"unknown activation {kind!r}")
+
+
+class Mlp(nn.Module):
+    def __init__(self, m, p):
+        super().__init__()
+        self.p, self.input = p, m["input"]
+        self.act = activation(m["activation"])
+        width, depth, bias = m["width"], m["depth"], m["bias"]
+        if self.input == "onehot":
+            in_dim = 2 * p
+        else:
+            d = m["embed_dim"]
+            self.embed = nn.Embedding(p, d)
+            in_dim = d if self.input == "embed_add" else 2 * d
+        self.layers = nn.ModuleList(
+            nn.Linear(in_dim if l == 0 else width, width, bias=bias) for l in range(depth))
+        self.out = nn.Linear(width, p, bias=bias)
+
+    def features(self, a, b):
+        """The input vectors of examples a, b: one-hot(a) ⊕ one-hot(b), E[a] + E[b] or E[a] ⊕ E[b]."""
+        if self.input == "onehot":
+            return torch.cat([F.one_hot(a, self.p), F.one_hot(b, self.p)], dim=1).to(self.out.weight.dtype)
+        if self.input == "embed_add":
+            return self.embed(a) + self.embed(b)
+        if self.input == "embed_concat":
+            return torch.cat([self.embed(a), self.embed(b)], dim=1)
+        raise ValueError(f"unknown model.input {self.input!r}")
+
+    def head(self, x):
+        """Logits from the input vectors x."""
+        for layer in self.layers:
+            x = self.act(layer(x))
+        return self.out(x)
+
+    def forward(self, a, b):
+        return self.head(self.features(a, b))
+
+
+def norm_or_identity(layernorm, d):
+    return nn.LayerNorm(d, eps=LN_EPS) if layernorm else nn.Identity()
+
+
+class Attention(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        hd = d // self.heads
+
+        def split(y):
+            return y.view(n, t, self.heads, hd).transpose(1, 2)  # (n, heads, t, hd)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+        causal = torch.ones(t, t, dtype=torch.bool).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+        y = torch.softmax(scores, dim=-1) @ v  # (n, heads, t, hd)
+        return self.o(y.transpose(1, 2).reshape(n, t, d))
+
+
+class MlpBlock(nn.Module):
+    def __init__(self, d, f, bias, act):
+        super().__init__()
+        self.fc = nn.Linear(d, f, bias=bias)
+        self.proj = nn.Linear(f, d, bias=bias)
+        self.act = act
+
+    def forward(self, x):
+        return self.proj(self.act(self.fc(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        d = m["d_model"]
+        self.ln1 = norm_or_identity(m["layernorm"], d)
+        self.attn = Attention(d, m["n_heads"])
+        self.ln2 = norm_or_identity(m["layernorm"], d)
+        self.mlp = MlpBlock(d, m["d_mlp"], m["bias"], activation(m["activation"]))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, m, p):
+        super().__init__()
+        d = m["d_model"]
+        if d % m["n_heads"]:
+            raise ValueError("model.d_model must be divisible by model.n_heads")
+        self.p = p
+        self.embed = nn.Embedding(p + 1, d)
+        self.pos_embed = nn.Embedding(SEQ_LEN, d)
+        self.blocks = nn.ModuleList(Block(m) for _ in range(m["n_layers"]))
+        self.ln_f = norm_or_identity(m["layernorm"], d)
+        self.unembed = nn.Linear(d, p, bias=False)
+
+    def forward(self, a, b):
+        eq = torch.full_like(a, self.p)
+        tokens = torch.stack([a, b, eq], dim=1)  # (n, 3)
+        x = self.embed(tokens) + self.pos_embed.weight[None, :, :]
+        for block in self.blocks:
+            x = block(x)
+        return self.unembed(self.ln_f(x[:, -1, :]))
+
+
+def build_model(cfg, p):
+    m = cfg["model"]
+    if m["kind"] == "mlp":
+        return Mlp(m, p)
+    if m["kind"] == "transformer":
+        return Transformer(m, p)
+    raise ValueError(f"unknown model.kind {m['kind']!r}")
+
+
+def loss_fn(kind, logits, label, p):
+    if kind == "cross_entropy":
+        return F.cross_entropy(logits, label)
+    if kind == "mse":
+        return F.mse_loss(logits, F.one_hot(label, p).to(logits.dtype))
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def match_parameters(model, views):
+    """{name: torch parameter}; asserts the two name sets and shapes agree."""
+    torch_params = dict(model.named_parameters())
+    names = [v["name"] for v in views]
+    assert len(set(names)) == len(names), f"duplicate names in the export header: {names}"
+    missing = [nm for nm in names if nm not in torch_params]
+    uncovered = [nm for nm in torch_params if nm not in names]
+    assert not missing, f"export tensors with no torch parameter: {missing}"
+    assert not uncovered, f"torch parameters not in the export: {uncovered}"
+    for v in views:
+        rows, cols = v["shape"]
+        shape = tuple(torch_params[v["name"]].shape)
+        # a vector is stored as (1, cols); torch keeps biases and LayerNorm params 1-D
+        ok = shape == (rows, cols) or (rows == 1 and shape == (cols,))
+        assert ok, f"{v['name']}: export shape {(rows, cols)} vs torch shape {shape}"
+    return torch_params
+
+
+def load_parameters(model, views, flat):
+    """Copy a flat table-order buffer (views: the export header's "params")
+    into the model's parameters, by name; returns {name: torch parameter}."""
+    params = match_parameters(model, views)
+    offset = 0
+    with torch.no_grad():
+        for v in views:
+            rows, cols = v["shape"]
+            values = np.array(flat[offset:offset + rows * cols])  # a writable copy
+            target = params[v["name"]]
+            target.copy_(torch.from_numpy(values).to(target.dtype).reshape(target.shape))
+            offset += rows * cols
+    return params
