@@ -743,6 +743,8 @@ int command_run(int argc, char **argv) {
     if (check_same_blas_kernel(rank, n_ranks) != 0) {
         status = EXIT_ENVIRONMENT;
     } else if (rank == 0) {
+        const char *hint = blas_kernel_hint();
+        if (hint && !options.quiet) fprintf(stderr, "groksweep run: note: %s\n", hint);
         status = run_driver(&sweep, &options, n_ranks);
     } else {
         status = broadcast_status(0);

@@ -211,8 +211,21 @@ static void test_training_outcomes(void) {
     run_result_free(&r1);
 }
 
+/* The OPENBLAS_CORETYPE suggestion: only for an AVX2 kernel on an AVX-512
+ * CPU, and never when the user has chosen a kernel. */
+static void test_blas_kernel_hint(void) {
+    const char *hint = blas_kernel_hint_for("Haswell", NULL, true);
+    CHECK(hint && strstr(hint, "OPENBLAS_CORETYPE=SkylakeX"), "Haswell on AVX-512: %s", hint ? hint : "none");
+    CHECK(blas_kernel_hint_for("Zen", "", true) != NULL, "Zen on AVX-512, empty OPENBLAS_CORETYPE");
+    CHECK(blas_kernel_hint_for("Haswell", "Haswell", true) == NULL, "kernel chosen by the user");
+    CHECK(blas_kernel_hint_for("Haswell", NULL, false) == NULL, "no AVX-512");
+    CHECK(blas_kernel_hint_for("SkylakeX", NULL, true) == NULL, "already the AVX-512 kernel");
+    CHECK(blas_kernel_hint_for("Cooperlake", NULL, true) == NULL, "already an AVX-512 kernel");
+}
+
 int main(void) {
     blas_use_one_thread();
+    test_blas_kernel_hint();
     test_init();
     test_losses();
     test_optimizers();

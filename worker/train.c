@@ -25,6 +25,22 @@ void blas_use_one_thread(void) { openblas_set_num_threads(1); }
 const char *blas_config(void) { return openblas_get_config(); }
 const char *blas_core_name(void) { return openblas_get_corename(); }
 
+const char *blas_kernel_hint_for(const char *core, const char *coretype, bool cpu_has_avx512) {
+    bool avx2_kernel = strcmp(core, "Haswell") == 0 || strcmp(core, "Zen") == 0;
+    if ((coretype && coretype[0]) || !avx2_kernel || !cpu_has_avx512) return NULL;
+    return "this CPU has AVX-512 but OpenBLAS chose its AVX2 kernel; OPENBLAS_CORETYPE=SkylakeX in the environment "
+           "of every rank selects its AVX-512 kernel, 1.4-1.9x faster per step where measured (bench/README.md)";
+}
+
+const char *blas_kernel_hint(void) {
+    bool avx512 = false;
+#if defined(__x86_64__) && defined(__GNUC__)
+    avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#endif
+    return blas_kernel_hint_for(blas_core_name(), getenv("OPENBLAS_CORETYPE"), avx512);
+}
+
 /* The fields that decide the model's parameter shapes, as text. */
 static void model_structure_key(const ModelConfig *m, int p, char *key, size_t size) {
     if (m->kind == MODEL_MLP)

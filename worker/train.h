@@ -73,4 +73,16 @@ void blas_use_one_thread(void);
 const char *blas_config(void);
 const char *blas_core_name(void);
 
+/* A one-line suggestion when OpenBLAS runs a narrower kernel than the CPU
+ * supports (0.3.21 does not recognize every AVX-512 CPU and falls back to
+ * its AVX2 kernel) and OPENBLAS_CORETYPE is unset; NULL otherwise. OpenBLAS
+ * reads that variable when it loads, so only the user can change the
+ * kernel, and a sweep must keep one kernel throughout. */
+const char *blas_kernel_hint(void);
+
+/* The rule behind blas_kernel_hint: the kernel OpenBLAS chose, the value of
+ * OPENBLAS_CORETYPE (NULL if unset) and whether the CPU has AVX-512 F, BW,
+ * DQ and VL. */
+const char *blas_kernel_hint_for(const char *core, const char *coretype, bool cpu_has_avx512);
+
 #endif
