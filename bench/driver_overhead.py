@@ -44,7 +44,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -54,6 +53,7 @@ import time
 
 import h5py
 import numpy as np
+from sweep_bench import cpu_snapshot, other_load, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -71,14 +71,6 @@ def fail(message):
     sys.exit(f"driver_overhead: {message}")
 
 
-def snapshot_binary(build, workdir):
-    """Copy groksweep so that a rebuild while the benchmark runs cannot change it."""
-    source = os.path.join(build, "groksweep")
-    if not os.access(source, os.X_OK):
-        fail(f"{source}: not found; build it with cmake --build {build} --target groksweep")
-    target = os.path.join(workdir, "groksweep")
-    shutil.copy2(source, target)
-    return target
 
 
 def n_eval_of(binary, sweep):
@@ -95,17 +87,8 @@ def sizes(n_eval):
             "message": MESSAGE_HEADER_BYTES + payload, "journal_record": JOURNAL_RECORD_EXTRA + payload}
 
 
-def cpu_snapshot():
-    """CPU seconds: busy on the whole machine, and used by our finished children."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:]]
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return sum(ticks[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK"), children.ru_utime + children.ru_stime
 
 
-def other_cores(before, after, wall):
-    """Cores that other processes used on average between two snapshots."""
-    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / wall)
 
 
 def write_json(path, config):
@@ -168,7 +151,7 @@ def run_timed(binary, sweep, out, ranks, record_bytes):
     sampler.start()
     _, stderr = process.communicate()
     wall = time.monotonic() - start
-    other = other_cores(before, cpu_snapshot(), wall)
+    other = other_load(before, cpu_snapshot(), wall)[0]
     stop.set()
     sampler.join()
     if process.returncode != 0:
@@ -303,7 +286,7 @@ def main():
     workdir = args.workdir or tempfile.mkdtemp(prefix="groksweep_driver_")
     os.makedirs(workdir, exist_ok=True)
     try:
-        binary = snapshot_binary(args.build, workdir)
+        binary = snapshot_binary(args.build, workdir, "driver_overhead")
         with open(args.sweep) as f:
             config = json.load(f)
         if args.quick:

@@ -23,7 +23,6 @@ weight decay 0.3 and 3, α = 1, one seed), about a minute on 2 cores.
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 
 import h5py
 import numpy as np
+from sweep_bench import cpu_snapshot, other_load, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -43,27 +43,10 @@ PHASES = ["none", "comprehension", "grokking", "memorization", "confusion"]
 QUICK_GRID = {"data_fraction": [0.3, 0.6], "weight_decay": [0.3, 3], "init_scale": [1], "seed": 1}
 
 
-def snapshot_binary(build, workdir):
-    """Copy groksweep so that a rebuild while the benchmark runs cannot change it."""
-    source = os.path.join(build, "groksweep")
-    if not os.access(source, os.X_OK):
-        sys.exit(f"early_stop_savings: {source}: not found; build it with cmake --build {build} --target groksweep")
-    target = os.path.join(workdir, "groksweep")
-    shutil.copy2(source, target)
-    return target
 
 
-def cpu_snapshot():
-    """CPU seconds: busy on the whole machine, and used by our finished children."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:]]
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return sum(ticks[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK"), children.ru_utime + children.ru_stime
 
 
-def other_cores(before, after, wall):
-    """Cores that other processes used on average between two snapshots."""
-    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / wall)
 
 
 def run_sweep(binary, sweep, out, ranks):
@@ -74,7 +57,7 @@ def run_sweep(binary, sweep, out, ranks):
     wall = time.monotonic() - start
     if result.returncode != 0:
         sys.exit(f"early_stop_savings: {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
-    return wall, other_cores(before, cpu_snapshot(), wall)
+    return wall, other_load(before, cpu_snapshot(), wall)[0]
 
 
 def read(out):
@@ -113,7 +96,7 @@ def main():
     workdir = args.keep or tempfile.mkdtemp(prefix="groksweep_early_stop_")
     os.makedirs(workdir, exist_ok=True)
     try:
-        binary = snapshot_binary(args.build, workdir)
+        binary = snapshot_binary(args.build, workdir, "early_stop_savings")
         results = {}
         for label, config in (("early stop", shipped), ("no early stop", disabled)):
             key = label.replace(" ", "_")

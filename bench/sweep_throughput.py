@@ -26,7 +26,6 @@ every rank count K times, interleaved, and keeps the fastest.
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import time
 
 import h5py
 import numpy as np
+from sweep_bench import cpu_snapshot, other_load, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -51,30 +51,10 @@ def cores():
     return len(os.sched_getaffinity(0))
 
 
-def cpu_snapshot():
-    """CPU seconds: busy on the whole machine, stolen by the hypervisor, used by our finished children."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:]]
-    hz = os.sysconf("SC_CLK_TCK")
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (sum(ticks[i] for i in (0, 1, 2, 5, 6)) / hz, ticks[7] / hz if len(ticks) > 7 else 0.0,
-            children.ru_utime + children.ru_stime)
 
 
-def other_load(before, after, wall):
-    """Cores used by other processes on average between two snapshots, and cores stolen by the hypervisor."""
-    busy, steal, own = (b - a for a, b in zip(before, after))
-    return max(0.0, (busy - own) / wall), steal / wall
 
 
-def snapshot_binary(build, workdir):
-    """Copy groksweep so that a rebuild while the benchmark runs cannot change it."""
-    source = os.path.join(build, "groksweep")
-    if not os.access(source, os.X_OK):
-        sys.exit(f"sweep_throughput: {source}: not found; build it with cmake --build {build} --target groksweep")
-    target = os.path.join(workdir, "groksweep")
-    shutil.copy2(source, target)
-    return target
 
 
 def run_sweep(binary, sweep, out, ranks):
@@ -142,7 +122,7 @@ def main():
     workdir = args.keep or tempfile.mkdtemp(prefix="groksweep_throughput_")
     os.makedirs(workdir, exist_ok=True)
     try:
-        binary = snapshot_binary(args.build, workdir)
+        binary = snapshot_binary(args.build, workdir, "sweep_throughput")
         sweep = quick_sweep(args.sweep, workdir) if args.quick else os.path.abspath(args.sweep)
         best, walls, mismatches, reference = {}, {n: [] for n in ranks}, {}, None
         for repeat in range(args.repeat):  # interleaved, so that a noisy minute hits one run of each count
