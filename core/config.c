@@ -370,14 +370,7 @@ static void format_json(const cJSON *item, char *buf, size_t size) {
         snprintf(buf, size, "%g", item->valuedouble);
         return;
     }
-    char *text = item ? cJSON_PrintUnformatted(item) : NULL;
-    if (!text) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    if (strlen(text) >= size) memcpy(text + size - 4, "...", 4);
-    snprintf(buf, size, "%s", text);
-    free(text);
+    error_fit_value(buf, size, item ? cJSON_PrintUnformatted(item) : NULL);
 }
 
 /* format_json() of a field's value in cfg. */

@@ -9,4 +9,9 @@
  * message stays one line. Returns -1, so callers can `return error_format(...)`. */
 int error_format(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Copy text, a malloc'd string that this frees, into buf (size >= 4) for a
+ * message, cut with "..." when longer than the buffer; "?" when text is NULL
+ * (memory ran out while printing a value). */
+void error_fit_value(char *buf, size_t size, char *text);
+
 #endif

@@ -88,16 +88,7 @@ static char *exact_json(const cJSON *item) {
 }
 
 /* exact_json() of item for a message, cut with "..." to fit buf (size >= 4). */
-static void format_value(const cJSON *item, char *buf, size_t size) {
-    char *text = exact_json(item);
-    if (!text) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    if (strlen(text) >= size) memcpy(text + size - 4, "...", 4);
-    snprintf(buf, size, "%s", text);
-    free(text);
-}
+static void format_value(const cJSON *item, char *buf, size_t size) { error_fit_value(buf, size, exact_json(item)); }
 
 /* Format a count of values or points: exact while it is, else %.3g. */
 static void format_count(double count, char *buf, size_t size) {
