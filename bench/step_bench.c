@@ -147,15 +147,9 @@ out_of_memory:
 /* One full-batch training step, as worker/train.c does it; returns the mean
  * training loss before the update. */
 static double train_step(Bench *bench) {
-    const Examples *train = &bench->data.train;
-    Model *model = &bench->model;
     int hits;
-    model_forward(model, train->a, train->b, train->n);
-    double loss = loss_sum(bench->cfg.loss, model->logits, train->label, train->n, model->p, bench->dlogits, &hits) /
-                  train->n;
-    model_zero_grad(model);
-    model_backward(model, bench->dlogits, train->a, train->b, train->n);
-    optimizer_step(&bench->optimizer, model->params, model->grads);
+    double loss = batch_gradient(&bench->model, bench->cfg.loss, &bench->data.train, bench->dlogits, &hits);
+    optimizer_step(&bench->optimizer, bench->model.params, bench->model.grads);
     return loss;
 }
 

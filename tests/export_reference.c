@@ -89,10 +89,7 @@ int main(int argc, char **argv) {
                  write_all(out, model.params, sizeof(real), model.table.total);
     for (int step = 1; step <= STEPS; step++) {
         int hits;
-        model_forward(&model, ds.train.a, ds.train.b, n);
-        double loss = loss_sum(cfg.loss, model.logits, ds.train.label, n, p, dlogits, &hits) / n;
-        model_zero_grad(&model);
-        model_backward(&model, dlogits, ds.train.a, ds.train.b, n);
+        double loss = batch_gradient(&model, cfg.loss, &ds.train, dlogits, &hits);
         optimizer_step(&opt, model.params, model.grads);
         status |= write_all(out, &loss, sizeof loss, 1) | write_all(out, model.grads, sizeof(real), model.table.total) |
                   write_all(out, model.params, sizeof(real), model.table.total);

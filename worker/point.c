@@ -43,7 +43,7 @@ static ForwardFlops forward_flops(const ModelConfig *m, int p) {
         flops.per_example = 2.0 * (m->depth - 1) * width * width + 2.0 * width * p;
         return flops;
     }
-    double d = m->d_model, f = m->d_mlp, rows = 2.0 * p + 1, seq = 3;
+    double d = m->d_model, f = m->d_mlp, rows = 2.0 * p + 1, seq = SEQ_LEN;
     double query_rows = m->n_layers == 1 ? 1 : rows;
     flops.per_batch = 2.0 * d * d * (2 * rows + query_rows); /* first block: K, V over the table, Q */
     for (int l = 0; l < m->n_layers; l++) {

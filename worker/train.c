@@ -126,6 +126,16 @@ static void run_state_free(RunState *s) {
     free(s->batch.label);
 }
 
+double batch_gradient(Model *model, LossKind loss, const Examples *batch, real *dlogits, int *hits) {
+    model_forward(model, batch->a, batch->b, batch->n);
+    double mean = loss_sum(loss, model->logits, batch->label, batch->n, model->p, dlogits, hits) / batch->n;
+    if (isfinite(mean)) {
+        model_zero_grad(model);
+        model_backward(model, dlogits, batch->a, batch->b, batch->n);
+    }
+    return mean;
+}
+
 int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen) {
     double start_time = now_seconds();
     memset(result, 0, sizeof *result);
@@ -181,14 +191,8 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
             const Examples *ex = full_batch ? train : &s.batch;
             if (!full_batch) next_batch(&s.stream, train, batch, &s.batch);
             int hits;
-            model_forward(&s.model, ex->a, ex->b, ex->n);
-            double loss = loss_sum(cfg->loss, s.model.logits, ex->label, ex->n, p, s.dlogits, &hits) / ex->n;
-            if (!isfinite(loss)) {
-                diverged = true;
-            } else {
-                model_zero_grad(&s.model);
-                model_backward(&s.model, s.dlogits, ex->a, ex->b, ex->n);
-            }
+            double loss = batch_gradient(&s.model, cfg->loss, ex, s.dlogits, &hits);
+            diverged = !isfinite(loss);
             train_seconds += now_seconds() - t0;
             if (full_batch) { /* the step's forward pass is the training-set evaluation */
                 point.train_loss = loss;

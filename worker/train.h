@@ -10,6 +10,8 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "model.h"
+#include "task.h"
 
 /* Metrics over the full training and test sets at one step (parameters
  * after `step` updates). */
@@ -65,6 +67,13 @@ int run_seeds(const RunConfig *cfg, RunSeeds *seeds);
 int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen);
 
 void run_result_free(RunResult *result);
+
+/* The gradient part of a training step on `batch`: forward, loss and, when
+ * the loss is finite, model->grads zeroed and filled by backward (left as
+ * they were otherwise: the run has diverged). dlogits (batch->n, p) is
+ * scratch. Returns the mean loss over the batch; *hits receives the number
+ * of correct predictions. The optimizer update is the caller's. */
+double batch_gradient(Model *model, LossKind loss, const Examples *batch, real *dlogits, int *hits);
 
 /* Limit OpenBLAS to one thread (one rank, one core). */
 void blas_use_one_thread(void);
