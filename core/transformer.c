@@ -396,9 +396,10 @@ void transformer_backward(Transformer *tf, const real *params, real *grads, cons
             dp[j] += dx[j];
         }
     }
+    /* the first block's residual reaches only its query positions: din is 0 before them */
     for (int i = 0; i < n; i++) {
         int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = 0; t < SEQ_LEN; t++) {
+        for (int t = tf->blocks[0].q_start; t < SEQ_LEN; t++) {
             const real *dx = dresid + ((long)i * SEQ_LEN + t) * d;
             real *de = dembed + (long)tokens[t] * d, *dp = dpos + (long)t * d;
             for (int j = 0; j < d; j++) {
