@@ -5,24 +5,21 @@
  *        step_bench --sgemm-peak
  *
  * The run is set up exactly as `groksweep train` sets it up (config_load,
- * run_seeds, dataset_create, model_create for the full training set,
- * model_init, optimizer_create), then trained for STEPS full-batch updates,
- * each exactly as worker/train.c does one: forward, loss and dlogits, zero
- * grad, backward, optimizer step. Each step is timed with CLOCK_MONOTONIC
- * (and CLOCK_PROCESS_CPUTIME_ID, for machines whose cores are shared).
+ * run_setup for the full training set, optimizer_create), then trained for
+ * STEPS full-batch updates, each exactly as worker/train.c does one:
+ * forward, loss and its gradient, zero grad, backward, optimizer step (and
+ * the norm projection of train.fixed_norm). Each step is timed with
+ * CLOCK_MONOTONIC (and CLOCK_PROCESS_CPUTIME_ID, for machines whose cores
+ * are shared).
  *
- * OUT.bin is one JSON header line followed by little-endian raw arrays:
- *   header: {"config": {...resolved config...}, "p": p, "n": n_train,
- *            "steps": STEPS, "total": total parameter count,
- *            "params": [{"name", "shape": [rows, cols]}...],
- *            "blas_core": openblas_get_corename(),
- *            "blas_config": openblas_get_config(),
- *            "step_cost_flops": step_cost_flops() of worker/point.h, the
- *            FLOPs of the step's matrix products,
- *            "rss_setup_kib", "rss_steps_kib": peak RSS (ru_maxrss) after
- *            setup and after the steps}
- *   int32   a[n], b[n], label[n]      the training set, in order
- *   float32 params[total]             initial parameters (table order)
+ * OUT.bin is the export of worker/run_export.h, whose header also holds
+ *   "steps": STEPS, "blas_core": openblas_get_corename(),
+ *   "blas_config": openblas_get_config(),
+ *   "step_cost_flops": step_cost_flops() of worker/point.h, the FLOPs of
+ *   the step's matrix products,
+ *   "rss_setup_kib", "rss_steps_kib": peak RSS (ru_maxrss) after setup and
+ *   after the steps,
+ * followed by
  *   float64 loss[STEPS]               mean training loss before each update
  *   float64 seconds[STEPS]            wall time of each whole step
  *   float64 cpu_seconds[STEPS]        CPU time of the process in each step
@@ -39,14 +36,10 @@
 #include <time.h>
 
 #include "config.h"
-#include "loss.h"
-#include "model.h"
 #include "optimizer.h"
 #include "point.h"
-#include "task.h"
+#include "run_export.h"
 #include "train.h"
-
-_Static_assert(sizeof(int) == 4 && sizeof(real) == 4, "OUT.bin stores int32 and float32 arrays");
 
 #define MAX_STEPS 1000000
 
@@ -75,11 +68,11 @@ static double minor_faults(void) {
 
 typedef struct {
     RunConfig cfg;
-    RunSeeds seeds;
-    Dataset data;
-    Model model;
+    TaskLayout layout;
+    RunSetup setup;
     Optimizer optimizer;
-    real *dlogits;      /* (n, p) */
+    double target_norm; /* of train.fixed_norm, or 0 */
+    real *doutputs;     /* (n, n_outputs) */
     real *init_params;  /* (total) parameters before the first update */
     int steps;
     double *loss;         /* (steps) */
@@ -91,10 +84,9 @@ typedef struct {
 
 /* Release everything bench_setup allocated (safe on a partial setup). */
 static void bench_free(Bench *bench) {
-    dataset_free(&bench->data);
-    model_free(&bench->model);
+    run_setup_free(&bench->setup);
     optimizer_free(&bench->optimizer);
-    free(bench->dlogits);
+    free(bench->doutputs);
     free(bench->init_params);
     free(bench->loss);
     free(bench->seconds);
@@ -107,7 +99,8 @@ static void bench_free(Bench *bench) {
  * message on stderr. bench must be zeroed; free it with bench_free. */
 static int bench_setup(Bench *bench, const char *config_path, int steps) {
     char err[1024];
-    if (config_load(&bench->cfg, config_path, NULL, 0, err, sizeof err) != 0) {
+    if (config_load(&bench->cfg, config_path, NULL, 0, err, sizeof err) != 0 ||
+        task_check(&bench->cfg.task, err, sizeof err) != 0) {
         fprintf(stderr, "step_bench: %s\n", err);
         return 2;
     }
@@ -117,25 +110,26 @@ static int bench_setup(Bench *bench, const char *config_path, int steps) {
         return 2;
     }
     blas_use_one_thread();
-    if (run_seeds(&bench->cfg, &bench->seeds) != 0 ||
-        dataset_create(&bench->data, &bench->cfg.task, bench->seeds.split) != 0)
-        goto out_of_memory;
-    int n = bench->data.train.n, p = bench->cfg.task.p;
-    if (model_create(&bench->model, &bench->cfg.model, p, n) != 0) goto out_of_memory;
-    model_init(&bench->model, bench->seeds.init);
-    size_t total = bench->model.table.total;
+    if (task_layout(&bench->cfg.task, &bench->layout, err, sizeof err) != 0 ||
+        run_setup(&bench->setup, &bench->cfg, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "step_bench: %s\n", err);
+        return 1;
+    }
+    Model *model = &bench->setup.model;
+    size_t total = model->table.total;
     if (optimizer_create(&bench->optimizer, &bench->cfg.optimizer, total) != 0) goto out_of_memory;
+    bench->target_norm = bench->cfg.train.fixed_norm ? model_weight_norm(model) : 0;
     bench->steps = steps;
-    bench->dlogits = malloc(sizeof(real) * (size_t)n * (size_t)p);
+    bench->doutputs = malloc(sizeof(real) * (size_t)bench->setup.data.train.n * (size_t)model->n_outputs);
     bench->init_params = malloc(sizeof(real) * total);
     bench->loss = calloc((size_t)steps, sizeof(double));
     bench->seconds = calloc((size_t)steps, sizeof(double));
     bench->cpu_seconds = calloc((size_t)steps, sizeof(double));
     bench->faults = calloc((size_t)steps, sizeof(double));
-    if (!bench->dlogits || !bench->init_params || !bench->loss || !bench->seconds || !bench->cpu_seconds ||
+    if (!bench->doutputs || !bench->init_params || !bench->loss || !bench->seconds || !bench->cpu_seconds ||
         !bench->faults)
         goto out_of_memory;
-    memcpy(bench->init_params, bench->model.params, sizeof(real) * total);
+    memcpy(bench->init_params, model->params, sizeof(real) * total);
     bench->rss_setup_kib = peak_rss_kib();
     return 0;
 
@@ -148,8 +142,9 @@ out_of_memory:
  * training loss before the update. */
 static double train_step(Bench *bench) {
     int hits;
-    double loss = batch_gradient(&bench->model, bench->cfg.loss, &bench->data.train, bench->dlogits, &hits);
-    optimizer_step(&bench->optimizer, bench->model.params, bench->model.grads);
+    double loss = batch_gradient(&bench->setup.model, bench->cfg.loss, task_tolerance(&bench->cfg.task),
+                                 &bench->setup.data.train, bench->doutputs, &hits);
+    update_step(&bench->optimizer, &bench->setup.model, bench->target_norm);
     return loss;
 }
 
@@ -176,49 +171,30 @@ static void write_json_string(FILE *out, const char *text) {
     fputc('"', out);
 }
 
-/* The header line of OUT.bin. Returns 0, or -1 if memory runs out. */
-static int write_header(FILE *out, const Bench *bench) {
-    char *config_json = config_to_json(&bench->cfg);
-    if (!config_json) return -1;
-    const ParamTable *table = &bench->model.table;
-    int n = bench->data.train.n, p = bench->cfg.task.p;
-    fprintf(out, "{\"config\": %s, \"p\": %d, \"n\": %d, \"steps\": %d, \"total\": %zu, \"params\": [", config_json,
-            p, n, bench->steps, table->total);
-    free(config_json);
-    for (int t = 0; t < table->count; t++) {
-        const ParamView *v = &table->views[t];
-        fprintf(out, "%s{\"name\": \"%s\", \"shape\": [%d, %d]}", t ? ", " : "", v->name, v->rows, v->cols);
-    }
-    fprintf(out, "], \"blas_core\": ");
-    write_json_string(out, openblas_get_corename());
-    fprintf(out, ", \"blas_config\": ");
-    write_json_string(out, openblas_get_config());
-    fprintf(out, ", \"step_cost_flops\": %.17g, \"rss_setup_kib\": %ld, \"rss_steps_kib\": %ld}\n",
-            step_cost_flops(&bench->cfg), bench->rss_setup_kib, bench->rss_steps_kib);
-    return 0;
-}
-
-static int write_array(FILE *out, const void *data, size_t size, size_t count) {
-    return fwrite(data, size, count, out) == count ? 0 : -1;
-}
-
 /* Write OUT.bin (format above). Returns 0, or 1 with a message on stderr. */
-static int bench_write(const Bench *bench, const char *path) {
+static int bench_write(Bench *bench, const char *path) {
     FILE *out = fopen(path, "wb");
     if (!out) {
         fprintf(stderr, "step_bench: cannot open %s: %s\n", path, strerror(errno));
         return 1;
     }
-    const Examples *train = &bench->data.train;
-    size_t n = (size_t)train->n, steps = (size_t)bench->steps;
-    int status = write_header(out, bench);
-    status |= write_array(out, train->a, sizeof(int), n) | write_array(out, train->b, sizeof(int), n) |
-              write_array(out, train->label, sizeof(int), n) |
-              write_array(out, bench->init_params, sizeof(real), bench->model.table.total) |
-              write_array(out, bench->loss, sizeof(double), steps) |
-              write_array(out, bench->seconds, sizeof(double), steps) |
-              write_array(out, bench->cpu_seconds, sizeof(double), steps) |
-              write_array(out, bench->faults, sizeof(double), steps);
+    size_t steps = (size_t)bench->steps;
+    int status = run_export_header(out, &bench->cfg, &bench->setup);
+    fprintf(out, ", \"steps\": %d, \"blas_core\": ", bench->steps);
+    write_json_string(out, openblas_get_corename());
+    fprintf(out, ", \"blas_config\": ");
+    write_json_string(out, openblas_get_config());
+    fprintf(out, ", \"step_cost_flops\": %.17g, \"rss_setup_kib\": %ld, \"rss_steps_kib\": %ld}\n",
+            step_cost_flops(&bench->cfg, &bench->layout), bench->rss_setup_kib, bench->rss_steps_kib);
+    /* the export's parameters are the initial ones */
+    real *trained = bench->setup.model.params;
+    bench->setup.model.params = bench->init_params;
+    status |= run_export_data(out, &bench->setup);
+    bench->setup.model.params = trained;
+    status |= run_export_array(out, bench->loss, sizeof(double), steps) |
+              run_export_array(out, bench->seconds, sizeof(double), steps) |
+              run_export_array(out, bench->cpu_seconds, sizeof(double), steps) |
+              run_export_array(out, bench->faults, sizeof(double), steps);
     if (ferror(out)) status = -1;
     if (fclose(out) != 0) status = -1;
     if (status != 0) {
@@ -308,7 +284,7 @@ int main(int argc, char **argv) {
         double total = 0;
         for (int s = 0; s < steps; s++) total += bench.seconds[s];
         printf("step_bench: %s: %d steps, %.3f ms/step mean, %.3g GFLOP/step, core %s, peak RSS %ld KiB\n", argv[1],
-               steps, 1e3 * total / steps, 1e-9 * step_cost_flops(&bench.cfg),
+               steps, 1e3 * total / steps, 1e-9 * step_cost_flops(&bench.cfg, &bench.layout),
                openblas_get_corename(), bench.rss_steps_kib);
     }
     bench_free(&bench);

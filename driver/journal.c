@@ -72,15 +72,16 @@ static int sync_directory_of(const char *path) {
     return rc;
 }
 
-int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_points, int n_eval,
+int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen) {
     memset(j, 0, sizeof *j);
     j->fd = -1;
     j->n_eval = n_eval;
-    j->payload_size = point_result_size(n_eval);
+    j->n_rank_layers = n_rank_layers;
+    j->payload_size = point_result_size(n_eval, n_rank_layers);
     j->buffer = malloc(record_size(j));
     PointResult result;
-    if (!j->buffer || point_result_init(&result, n_eval) != 0) {
+    if (!j->buffer || point_result_init(&result, n_eval, n_rank_layers) != 0) {
         free(j->buffer);
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;

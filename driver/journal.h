@@ -17,6 +17,7 @@
 typedef struct {
     int fd;
     int n_eval;
+    int n_rank_layers;
     size_t payload_size;
     unsigned char *buffer; /* one record */
 } Journal;
@@ -30,7 +31,7 @@ typedef void (*JournalVisit)(long point, const PointResult *result, void *contex
  * OpenBLAS kernel name blas_core (results depend on the kernel); otherwise
  * returns -2 with a message. Every valid record is passed to visit. Returns 0, or -1
  * with a message on an I/O error. */
-int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval,
+int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen);
 
 /* Append one completed point and fsync. Returns 0, or -1 with a message. */

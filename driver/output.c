@@ -101,6 +101,8 @@ static const char *const CURVE_LONG_NAMES[CURVE_SERIES] = {"train loss", "test l
                                                             "test accuracy", "L2 norm of the parameters"};
 
 #define EVAL_STEP_NAME "eval_step"
+#define HIDDEN_LAYER_NAME "hidden_layer"
+#define FEATURE_RANK_NAME "curve_feature_rank"
 
 struct OutputFile {
     char *path;
@@ -114,6 +116,10 @@ struct OutputFile {
     hid_t curves[CURVE_SERIES];
     hid_t point_space, curve_space;    /* file dataspaces, selections set per write */
     hid_t point_mem, curve_mem;        /* memory dataspaces: 1 and n_eval elements */
+    /* train.feature_rank: curve_feature_rank (axes..., hidden_layer, eval_step) */
+    int n_rank_layers;                 /* 0: no such variable */
+    hid_t hidden_layer, feature_rank;  /* the hidden_layer coordinate and the variable */
+    hid_t rank_space, rank_mem;        /* its file dataspace and a (n_rank_layers, n_eval) memory one */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -221,7 +227,9 @@ static int valid_name(const char *name) {
 }
 
 static int reserved_name(const char *name) {
-    if (strcmp(name, EVAL_STEP_NAME) == 0) return 1;
+    if (strcmp(name, EVAL_STEP_NAME) == 0 || strcmp(name, HIDDEN_LAYER_NAME) == 0 ||
+        strcmp(name, FEATURE_RANK_NAME) == 0)
+        return 1;
     for (int v = 0; v < N_VARS; v++)
         if (strcmp(name, VARS[v].name) == 0) return 1;
     for (int s = 0; s < CURVE_SERIES; s++)
@@ -471,6 +479,55 @@ static int create_curves(OutputFile *out, int compress, char *err, size_t errlen
     return 0;
 }
 
+/* curve_feature_rank (axes..., hidden_layer, eval_step) and its
+ * hidden_layer coordinate 1 .. n_rank_layers; one point per chunk. */
+static int create_feature_rank(OutputFile *out, int compress, char *err, size_t errlen) {
+    const char *path = out->path;
+    int n = out->n_rank_layers, rank = out->n_axes + 2;
+    int32_t layers[MAX_RANK_LAYERS];
+    for (int l = 0; l < n; l++) layers[l] = l + 1;
+    out->hidden_layer = create_coordinate(out->file, HIDDEN_LAYER_NAME, H5T_STD_I32LE, H5T_NATIVE_INT32, (hsize_t)n,
+                                          layers, "hidden layer of the MLP, from the input", "1", path, err, errlen);
+    if (out->hidden_layer < 0) return -1;
+    hsize_t dims[SWEEP_MAX_AXES + 2], chunk[SWEEP_MAX_AXES + 2];
+    for (int i = 0; i < out->n_axes; i++) dims[i] = out->dims[i], chunk[i] = 1;
+    dims[out->n_axes] = chunk[out->n_axes] = (hsize_t)n;
+    dims[out->n_axes + 1] = chunk[out->n_axes + 1] = (hsize_t)out->n_eval;
+    float nan = NAN;
+    hid_t dcpl = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+    TRY_H5(dcpl = base_dcpl(), "making creation properties for %s", FEATURE_RANK_NAME);
+    TRY_H5(H5Pset_chunk(dcpl, rank, chunk), "setting the chunks of %s", FEATURE_RANK_NAME);
+    if (compress) {
+        TRY_H5(H5Pset_shuffle(dcpl), "setting the shuffle filter of %s", FEATURE_RANK_NAME);
+        TRY_H5(H5Pset_deflate(dcpl, DEFLATE_LEVEL), "setting the deflate filter of %s", FEATURE_RANK_NAME);
+    }
+    TRY_H5(H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, &nan), "setting the fill value of %s", FEATURE_RANK_NAME);
+    TRY_H5(out->rank_space = H5Screate_simple(rank, dims, NULL), "making a dataspace for %s", FEATURE_RANK_NAME);
+    TRY_H5(ds = out->feature_rank = H5Dcreate2(out->file, FEATURE_RANK_NAME, H5T_IEEE_F32LE, out->rank_space,
+                                              H5P_DEFAULT, dcpl, H5P_DEFAULT),
+           "creating %s", FEATURE_RANK_NAME);
+    for (int d = 0; d < rank; d++) {
+        hid_t scale = d < out->n_axes ? out->coords[d] : d == out->n_axes ? out->hidden_layer : out->coords[out->n_axes];
+        TRY_H5(H5DSattach_scale(ds, scale, (unsigned)d), "attaching dimension %d of %s to its coordinate", d,
+               FEATURE_RANK_NAME);
+    }
+    hsize_t mem = (hsize_t)n * (hsize_t)out->n_eval;
+    TRY_H5(out->rank_mem = H5Screate_simple(1, &mem, NULL), "making a memory dataspace");
+    H5Pclose(dcpl);
+    if (attr_string(ds, "long_name", "rank of the covariance of the hidden layer's activations on the test set",
+                    FEATURE_RANK_NAME, path, err, errlen) < 0 ||
+        attr_string(ds, "units", "1", FEATURE_RANK_NAME, path, err, errlen) < 0 ||
+        attr_numbers(ds, "_FillValue", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &nan, FEATURE_RANK_NAME, path, err,
+                     errlen) < 0 ||
+        attr_string(ds, "comment", "NaN: not evaluated, or a layer the point's model does not have",
+                    FEATURE_RANK_NAME, path, err, errlen) < 0)
+        return -1;
+    return 0;
+fail:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return -1;
+}
+
 static int write_provenance(OutputFile *out, const Sweep *sweep, const OutputProvenance *p, char *err,
                             size_t errlen) {
     const char *path = out->path;
@@ -501,12 +558,17 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
             set_error(err, errlen, out->path, "closing %s", CURVE_NAMES[s]);
             rc = -1;
         }
+    if ((close_dataset(&out->feature_rank) < 0 || close_dataset(&out->hidden_layer) < 0) && rc == 0) {
+        set_error(err, errlen, out->path, "closing %s", FEATURE_RANK_NAME);
+        rc = -1;
+    }
     for (int i = 0; i <= out->n_axes; i++)
         if (close_dataset(&out->coords[i]) < 0 && rc == 0) {
             set_error(err, errlen, out->path, "closing a coordinate");
             rc = -1;
         }
-    hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->point_mem, &out->curve_mem};
+    hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->point_mem, &out->curve_mem, &out->rank_space,
+                       &out->rank_mem};
     for (size_t k = 0; k < sizeof spaces / sizeof spaces[0]; k++)
         if (*spaces[k] >= 0) {
             if (H5Sclose(*spaces[k]) < 0 && rc == 0) {
@@ -553,6 +615,8 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
         return NULL;
     }
     out->file = out->point_space = out->curve_space = out->point_mem = out->curve_mem = H5I_INVALID_HID;
+    out->hidden_layer = out->feature_rank = out->rank_space = out->rank_mem = H5I_INVALID_HID;
+    out->n_rank_layers = sweep->n_rank_layers;
     for (int i = 0; i <= SWEEP_MAX_AXES; i++) out->coords[i] = H5I_INVALID_HID;
     for (int v = 0; v < N_VARS; v++) out->vars[v] = H5I_INVALID_HID;
     for (int s = 0; s < CURVE_SERIES; s++) out->curves[s] = H5I_INVALID_HID;
@@ -597,6 +661,7 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
     int compress = deflate_available();
     if (create_point_variables(out, 0, err, errlen) < 0) goto fail;
     if (create_curves(out, compress, err, errlen) < 0) goto fail;
+    if (out->n_rank_layers > 0 && create_feature_rank(out, compress, err, errlen) < 0) goto fail;
 
     hsize_t one = 1, n_eval = (hsize_t)sweep->n_eval;
     TRY_H5(out->point_space = H5Screate_simple(out->n_axes, out->dims, NULL), "making the points' dataspace");
@@ -641,7 +706,7 @@ static const void *point_value(const PointResult *r, int v) {
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen) {
     ASSERT(out && result && result->curve);
     ASSERT(point >= 0 && point < out->n_points);
-    ASSERT(result->n_eval == out->n_eval);
+    ASSERT(result->n_eval == out->n_eval && result->n_rank_layers == out->n_rank_layers);
     ASSERT(result->status >= POINT_NOT_RUN && result->status <= POINT_FAILED);
     ASSERT(result->phase >= PHASE_NONE && result->phase <= PHASE_CONFUSION);
     const char *path = out->path;
@@ -663,6 +728,16 @@ int output_write_point(OutputFile *out, long point, const PointResult *result, c
         TRY_H5(H5Dwrite(out->curves[s], H5T_NATIVE_FLOAT, out->curve_mem, out->curve_space, H5P_DEFAULT,
                          result->curve + (size_t)s * (size_t)out->n_eval),
                 "writing %s of point %ld", CURVE_NAMES[s], point);
+    if (out->n_rank_layers > 0) {
+        start[k + 1] = 0;
+        count[k] = (hsize_t)out->n_rank_layers;
+        count[k + 1] = (hsize_t)out->n_eval;
+        TRY_H5(H5Sselect_hyperslab(out->rank_space, H5S_SELECT_SET, start, NULL, count, NULL),
+               "selecting the feature ranks of point %ld", point);
+        TRY_H5(H5Dwrite(out->feature_rank, H5T_NATIVE_FLOAT, out->rank_mem, out->rank_space, H5P_DEFAULT,
+                        result->curve + (size_t)CURVE_SERIES * (size_t)out->n_eval),
+               "writing %s of point %ld", FEATURE_RANK_NAME, point);
+    }
     /* status last: a point whose status reads "not run" may hold anything else. */
     for (int n = 1; n <= N_VARS; n++) {
         int v = n % N_VARS;

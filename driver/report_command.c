@@ -143,8 +143,9 @@ static void print_run(const SweepSnapshot *s) {
     int rc = config_parse(&cfg, base, "sweep", NULL, 0, err, sizeof err);
     free(base);
     if (rc != 0) return;
-    printf("task:      %s mod %d, %d steps evaluated every %d\n", operation_name(cfg.task.op), cfg.task.p,
-           cfg.train.steps, cfg.train.eval_every);
+    char task[DATA_PATH_CAPACITY + 128];
+    task_describe(&cfg.task, task, sizeof task);
+    printf("task:      %s, %d steps evaluated every %d\n", task, cfg.train.steps, cfg.train.eval_every);
     printf("model:     %s", model_kind_name(cfg.model.kind));
     if (cfg.model.kind == MODEL_MLP)
         printf(" (%s, width %d, depth %d, %s)", input_kind_name(cfg.model.input), cfg.model.width, cfg.model.depth,

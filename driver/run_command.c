@@ -122,10 +122,10 @@ static bool remote_should_stop(void *context) {
 
 /* Worker ranks: ask for points, train them, send the records back. */
 static int remote_worker(const Sweep *sweep) {
-    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval);
+    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval, sweep->n_rank_layers);
     unsigned char *message = malloc(message_size);
     PointResult result;
-    if (!message || point_result_init(&result, sweep->n_eval) != 0) {
+    if (!message || point_result_init(&result, sweep->n_eval, sweep->n_rank_layers) != 0) {
         fprintf(stderr, "groksweep: worker out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
     }
@@ -317,7 +317,7 @@ static int prepare_output(Driver *d, bool force) {
         fprintf(stderr, "groksweep run: -o %s: %s\n", d->out_path, err);
         return EXIT_BAD_INPUT;
     }
-    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, blas_core_name(),
+    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, sweep->n_rank_layers, blas_core_name(),
                           rebuild_visit, d, err, sizeof err);
     if (rc != 0 || d->exit_status != 0) {
         if (rc != 0) fprintf(stderr, "groksweep run: %s\n", err);
@@ -401,10 +401,10 @@ static long count_running(const Driver *d) {
 
 static void drive(Driver *d) {
     const Sweep *sweep = d->sweep;
-    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval);
+    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval, sweep->n_rank_layers);
     unsigned char *message = malloc(message_size);
     PointResult scratch;
-    if (!message || point_result_init(&scratch, sweep->n_eval) != 0) {
+    if (!message || point_result_init(&scratch, sweep->n_eval, sweep->n_rank_layers) != 0) {
         fprintf(stderr, "groksweep: driver out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
     }
@@ -576,7 +576,7 @@ static void print_timing(const Driver *d) {
     const Timer *timers[] = {&d->journal_time, &d->output_time, &d->handling_time};
     const char *names[] = {"journal append + fsync", "HDF5 write + flush", "handling (all of the above + MPI)"};
     fprintf(stderr, "groksweep run: timing: %ld points recorded, message %zu bytes, driver loop %.3f s\n",
-            d->handling_time.count, (size_t)HEADER_BYTES + point_result_size(d->sweep->n_eval), d->drive_seconds);
+            d->handling_time.count, (size_t)HEADER_BYTES + point_result_size(d->sweep->n_eval, d->sweep->n_rank_layers), d->drive_seconds);
     for (int i = 0; i < 3; i++) {
         const Timer *t = timers[i];
         fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, mean %.3f ms, max %.3f ms\n", names[i], t->total,
@@ -649,9 +649,18 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
         goto out;
     }
     d.counts.total = n;
+    /* the data files, before the output is touched */
+    if (sweep_check_data(sweep, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep run: %s\n", err);
+        status = broadcast_status(EXIT_BAD_INPUT);
+        goto out;
+    }
     for (long p = 0; p < n; p++) {
         RunConfig cfg;
-        d.cost[p] = sweep_point_config(sweep, p, &cfg, err, sizeof err) == 0 ? run_cost_flops(&cfg) : 0;
+        TaskLayout layout;
+        bool known = sweep_point_config(sweep, p, &cfg, err, sizeof err) == 0 &&
+                     task_layout(&cfg.task, &layout, err, sizeof err) == 0;
+        d.cost[p] = known ? run_cost_flops(&cfg, &layout) : 0;
         d.counts.cost_total += d.cost[p];
     }
     status = broadcast_status(prepare_output(&d, o->force));
@@ -666,7 +675,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     d.local.sweep = sweep;
     d.local.assigned = d.local.running = WAITING;
     atomic_init(&d.local.stop, 0);
-    if (point_result_init(&d.local.result, sweep->n_eval) != 0 || pthread_mutex_init(&d.local.lock, NULL) != 0 ||
+    if (point_result_init(&d.local.result, sweep->n_eval, sweep->n_rank_layers) != 0 || pthread_mutex_init(&d.local.lock, NULL) != 0 ||
         pthread_cond_init(&d.local.wake, NULL) != 0 ||
         pthread_create(&d.local.thread, NULL, local_worker_main, &d.local) != 0) {
         fprintf(stderr, "groksweep run: cannot start the training thread\n");

@@ -93,6 +93,11 @@ int command_train(int argc, char **argv) {
         fprintf(stderr, "groksweep train: %s\n", err);
         return EXIT_BAD_INPUT;
     }
+    /* The data files, before anything is written. */
+    if (task_check(&cfg.task, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep train: %s: %s\n", config_path, err);
+        return EXIT_BAD_INPUT;
+    }
     /* Open the curve file before training, so a bad path fails fast. */
     FILE *curve = NULL;
     if (curve_path && !(curve = fopen(curve_path, "w"))) {

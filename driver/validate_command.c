@@ -90,6 +90,11 @@ int command_validate(int argc, char **argv) {
         fprintf(stderr, "groksweep validate: %s\n", err);
         return EXIT_BAD_INPUT;
     }
+    if (sweep_check_data(&sweep, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep validate: %s\n", err);
+        sweep_free(&sweep);
+        return EXIT_BAD_INPUT;
+    }
     printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
     for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
     printf("points: %ld\n", sweep.n_points);
@@ -100,12 +105,14 @@ int command_validate(int argc, char **argv) {
     long largest_point = 0;
     for (long p = 0; p < sweep.n_points; p++) {
         RunConfig cfg;
-        if (sweep_point_config(&sweep, p, &cfg, err, sizeof err) != 0) {
+        TaskLayout layout;
+        if (sweep_point_config(&sweep, p, &cfg, err, sizeof err) != 0 ||
+            task_layout(&cfg.task, &layout, err, sizeof err) != 0) {
             fprintf(stderr, "groksweep validate: %s\n", err);
             sweep_free(&sweep);
             return EXIT_ENVIRONMENT;
         }
-        double cost = run_cost_flops(&cfg);
+        double cost = run_cost_flops(&cfg, &layout);
         total += cost;
         if (cost > largest) largest = cost, largest_point = p;
     }
@@ -122,7 +129,10 @@ int command_validate(int argc, char **argv) {
     blas_use_one_thread();
     if (train_run(&timing, &run, NULL, err, sizeof err) == 0) {
         /* training steps only: setup and the first touch of memory are not part of the rate */
-        double rate = step_cost_flops(&timing) / (1e-3 * run.ms_per_step);
+        TaskLayout layout;
+        double rate = task_layout(&timing.task, &layout, err, sizeof err) == 0
+                          ? step_cost_flops(&timing, &layout) / (1e-3 * run.ms_per_step)
+                          : 0;
         run_result_free(&run);
         printf("measured: %.1f GFLOP/s on one core (%s kernel)\n", rate / 1e9, blas_core_name());
         print_hours("estimated time on one core:", total / rate);

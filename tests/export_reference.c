@@ -3,14 +3,11 @@
  *
  * usage: export_reference CONFIG.json OUT.bin [--set key=value ...]
  *
- * The run is set up exactly as `groksweep train` sets it up (same seeds,
- * split and initialization), then trained full batch for STEPS updates.
- * OUT.bin is one JSON header line followed by little-endian raw arrays:
- *   header: {"config": {...resolved config...}, "p": p, "n": n_train,
- *            "steps": STEPS, "params": [{"name", "shape": [rows, cols]}...],
- *            "total": total parameter count}
- *   int32   a[n], b[n], label[n]      the training set, in order
- *   float32 params[total]             initial parameters (table order)
+ * The run is set up exactly as `groksweep train` sets it up (run_setup: same
+ * seeds, data and initialization), then trained full batch for STEPS updates,
+ * each as the trainer does one (with the norm projection of
+ * train.fixed_norm). OUT.bin is the export of worker/run_export.h with the
+ * header key "steps": STEPS, followed by
  *   per step s = 1..STEPS:
  *     float64 loss                    mean training loss before update s
  *     float32 grads[total]            its gradient
@@ -20,17 +17,11 @@
 #include <string.h>
 
 #include "config.h"
-#include "loss.h"
-#include "model.h"
 #include "optimizer.h"
-#include "task.h"
+#include "run_export.h"
 #include "train.h"
 
 #define STEPS 3
-
-static int write_all(FILE *out, const void *data, size_t size, size_t count) {
-    return fwrite(data, size, count, out) == count ? 0 : -1;
-}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -49,58 +40,44 @@ int main(int argc, char **argv) {
     }
     RunConfig cfg;
     char err[1024];
-    if (config_load(&cfg, argv[1], overrides, n_overrides, err, sizeof err) != 0) {
+    if (config_load(&cfg, argv[1], overrides, n_overrides, err, sizeof err) != 0 ||
+        task_check(&cfg.task, err, sizeof err) != 0) {
         fprintf(stderr, "export_reference: %s\n", err);
         return 2;
     }
     blas_use_one_thread();
-    RunSeeds seeds;
-    run_seeds(&cfg, &seeds);
-    Dataset ds;
-    Model model;
+    RunSetup setup;
     Optimizer opt;
-    int p = cfg.task.p;
-    if (dataset_create(&ds, &cfg.task, seeds.split) != 0) return 1;
-    int n = ds.train.n;
-    if (model_create(&model, &cfg.model, p, n) != 0 ||
-        optimizer_create(&opt, &cfg.optimizer, model.table.total) != 0) {
-        fprintf(stderr, "export_reference: out of memory\n");
+    if (run_setup(&setup, &cfg, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "export_reference: %s\n", err);
         return 1;
     }
-    model_init(&model, seeds.init);
-    real *dlogits = malloc(sizeof(real) * (size_t)n * (size_t)p);
+    Model *model = &setup.model;
+    real *doutputs = malloc(sizeof(real) * (size_t)setup.data.train.n * (size_t)model->n_outputs);
     FILE *out = fopen(argv[2], "wb");
-    if (!dlogits || !out) {
-        fprintf(stderr, "export_reference: cannot open %s\n", argv[2]);
+    if (!doutputs || !out || optimizer_create(&opt, &cfg.optimizer, model->table.total) != 0) {
+        fprintf(stderr, "export_reference: cannot open %s, or out of memory\n", argv[2]);
         return 1;
     }
-
-    char *config_json = config_to_json(&cfg);
-    fprintf(out, "{\"config\": %s, \"p\": %d, \"n\": %d, \"steps\": %d, \"total\": %zu, \"params\": [", config_json,
-            p, n, STEPS, model.table.total);
-    free(config_json);
-    for (int t = 0; t < model.table.count; t++) {
-        const ParamView *v = &model.table.views[t];
-        fprintf(out, "%s{\"name\": \"%s\", \"shape\": [%d, %d]}", t ? ", " : "", v->name, v->rows, v->cols);
-    }
-    fprintf(out, "]}\n");
-    int status = write_all(out, ds.train.a, sizeof(int), (size_t)n) | write_all(out, ds.train.b, sizeof(int), (size_t)n) |
-                 write_all(out, ds.train.label, sizeof(int), (size_t)n) |
-                 write_all(out, model.params, sizeof(real), model.table.total);
+    int status = run_export_header(out, &cfg, &setup);
+    fprintf(out, ", \"steps\": %d}\n", STEPS);
+    status |= run_export_data(out, &setup);
+    double target_norm = cfg.train.fixed_norm ? model_weight_norm(model) : 0;
     for (int step = 1; step <= STEPS; step++) {
         int hits;
-        double loss = batch_gradient(&model, cfg.loss, &ds.train, dlogits, &hits);
-        optimizer_step(&opt, model.params, model.grads);
-        status |= write_all(out, &loss, sizeof loss, 1) | write_all(out, model.grads, sizeof(real), model.table.total) |
-                  write_all(out, model.params, sizeof(real), model.table.total);
+        double loss =
+            batch_gradient(model, cfg.loss, task_tolerance(&cfg.task), &setup.data.train, doutputs, &hits);
+        update_step(&opt, model, target_norm);
+        status |= run_export_array(out, &loss, sizeof loss, 1) |
+                  run_export_array(out, model->grads, sizeof(real), model->table.total) |
+                  run_export_array(out, model->params, sizeof(real), model->table.total);
     }
     if (fclose(out) != 0 || status != 0) {
         fprintf(stderr, "export_reference: write to %s failed\n", argv[2]);
         return 1;
     }
-    free(dlogits);
+    free(doutputs);
     optimizer_free(&opt);
-    model_free(&model);
-    dataset_free(&ds);
+    run_setup_free(&setup);
     return 0;
 }

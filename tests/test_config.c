@@ -63,8 +63,8 @@ static void expect_error(const char *json, const char *needle1, const char *need
 static void test_defaults(void) {
     RunConfig cfg;
     config_defaults(&cfg);
-    CHECK(cfg.task.op == OP_ADD && cfg.task.p == 59, "task defaults");
-    CHECK(cfg.task.data_fraction == 0.3, "data_fraction default %g", cfg.task.data_fraction);
+    CHECK(cfg.task.arithmetic.op == OP_ADD && cfg.task.arithmetic.p == 59, "task defaults");
+    CHECK(cfg.task.arithmetic.data_fraction == 0.3, "data_fraction default %g", cfg.task.arithmetic.data_fraction);
     CHECK(cfg.model.kind == MODEL_MLP && cfg.model.input == INPUT_ONEHOT, "model kind/input defaults");
     CHECK(cfg.model.width == 256 && cfg.model.depth == 1 && cfg.model.embed_dim == 128, "mlp size defaults");
     CHECK(cfg.model.n_layers == 1 && cfg.model.d_model == 128 && cfg.model.n_heads == 4 && cfg.model.d_mlp == 512,
@@ -95,7 +95,7 @@ static void test_defaults(void) {
 static void test_example(void) {
     RunConfig cfg;
     expect_ok(&cfg, example_json, NULL, 0);
-    CHECK(cfg.task.op == OP_ADD && cfg.task.p == 59 && cfg.task.data_fraction == 0.3, "example task");
+    CHECK(cfg.task.arithmetic.op == OP_ADD && cfg.task.arithmetic.p == 59 && cfg.task.arithmetic.data_fraction == 0.3, "example task");
     CHECK(cfg.model.kind == MODEL_MLP && cfg.model.input == INPUT_ONEHOT && cfg.model.width == 256 &&
               cfg.model.depth == 1,
           "example model");
@@ -271,9 +271,9 @@ static void test_consistency_errors(void) {
     expect_error("{\"task\": {\"op\": \"x/y if y odd else x-y\", \"p\": 9}}", "task.p = 9", "prime", NULL);
     RunConfig cfg;
     expect_ok(&cfg, "{\"task\": {\"op\": \"x+y\", \"p\": 60}}", NULL, 0);
-    CHECK(cfg.task.p == 60, "composite p is fine for x+y");
+    CHECK(cfg.task.arithmetic.p == 60, "composite p is fine for x+y");
     expect_ok(&cfg, "{\"task\": {\"op\": \"x/y\", \"p\": 97}}", NULL, 0);
-    CHECK(cfg.task.op == OP_DIV && cfg.task.p == 97, "x/y with prime p");
+    CHECK(cfg.task.arithmetic.op == OP_DIV && cfg.task.arithmetic.p == 97, "x/y with prime p");
 
     /* 4 pairs: floor(0.1 * 4) = 0 training examples. */
     expect_error("{\"task\": {\"p\": 2, \"data_fraction\": 0.1}}", "task.data_fraction = 0.1", "0 training", "4 test");
@@ -283,7 +283,7 @@ static void test_consistency_errors(void) {
     /* floor(f * n) < n for every double f < 1, so the largest fraction
      * still leaves one test example. */
     expect_ok(&cfg, "{\"task\": {\"p\": 2000, \"data_fraction\": 0.99999999999999989}}", NULL, 0);
-    CHECK(task_pair_count(&cfg.task) - task_train_count(&cfg.task) == 1, "largest fraction leaves 1 test example");
+    CHECK(arithmetic_pair_count(&cfg.task.arithmetic) - arithmetic_train_count(&cfg.task.arithmetic) == 1, "largest fraction leaves 1 test example");
     expect_ok(&cfg, "{\"task\": {\"p\": 2, \"data_fraction\": 0.9}}", NULL, 0);
 
     expect_error("{\"model\": {\"kind\": \"transformer\", \"d_model\": 130, \"n_heads\": 4}}", "model.d_model = 130",
@@ -378,12 +378,12 @@ static void test_overrides(void) {
     CHECK(cfg.model.bias, "bool override");
     CHECK(cfg.optimizer.beta1 == 0.9 && cfg.optimizer.beta2 == 0.99, "array override");
     CHECK(cfg.model.activation == ACT_RELU, "bare string override");
-    CHECK(cfg.task.op == OP_DIV && cfg.task.p == 97, "string with a slash");
+    CHECK(cfg.task.arithmetic.op == OP_DIV && cfg.task.arithmetic.p == 97, "string with a slash");
     CHECK(cfg.train.early_stop_patience == 5, "untouched keys keep the file's values");
 
     const char *quoted[] = {"task.op=\"x-y\"", "loss=cross_entropy"};
     expect_ok(&cfg, "{}", quoted, 2);
-    CHECK(cfg.task.op == OP_SUB && cfg.loss == LOSS_CROSS_ENTROPY, "JSON string override and top-level leaf");
+    CHECK(cfg.task.arithmetic.op == OP_SUB && cfg.loss == LOSS_CROSS_ENTROPY, "JSON string override and top-level leaf");
 
     const char *create[] = {"train.early_stop.patience=7", "model.init.std=0.125"};
     expect_ok(&cfg, "{\"task\": {}}", create, 2);
@@ -460,8 +460,11 @@ static void test_to_json(void) {
         CHECK(0, "config_to_json returned NULL");
         return;
     }
-    CHECK(strncmp(json, "{\"task\":{\"op\":\"x+y\",\"p\":59,\"data_fraction\":0.3},\"model\":{\"kind\":\"mlp\"", 67) == 0,
-          "schema order: %s", json);
+    const char *start = "{\"task\":{\"kind\":\"arithmetic\",\"op\":\"x+y\",\"p\":59,\"data_fraction\":0.3,"
+                        "\"sequence\":\"a b\"},\"model\":{\"kind\":\"mlp\"";
+    CHECK(strncmp(json, start, strlen(start)) == 0, "schema order: %s", json);
+    CHECK(!strstr(json, "train_size") && !strstr(json, "train_images") && !strstr(json, "imbalance"),
+          "the arithmetic task's JSON leaves out the other tasks' keys: %s", json);
     CHECK(strstr(json, "\"init\":{\"kind\":\"normal\",\"std\":0.0625}"), "init section: %s", json);
     CHECK(!strstr(json, "n_heads") && !strstr(json, "momentum") && !strstr(json, "embed_dim"),
           "mlp/adamw JSON leaves out keys that do not apply: %s", json);

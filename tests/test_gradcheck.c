@@ -4,11 +4,13 @@
  * backward code under test is the training code itself. For every config
  * below, every parameter element is perturbed by ±h and the central
  * difference of the mean loss is compared with the analytic gradient. The
- * configs together exercise every layer: the three MLP input stages,
- * hidden and output Linear layers with and without biases, all four
- * activations, the transformer's embeddings, LayerNorms, attention over all
- * positions (inner blocks) and over the last position (last block), MLP
- * blocks and unembedding, and both losses. Each tensor is reported by name. */
+ * configs together exercise every layer: the four MLP input stages (on
+ * "a b", "a b =" and dense features), hidden and output Linear layers with
+ * and without biases, all four activations, the transformer's embeddings,
+ * LayerNorms, attention over all positions (inner blocks) and over the last
+ * position (last block) of 2- and 3-token sequences, MLP blocks and
+ * unembedding, and both losses, on class and vector targets. Each tensor is
+ * reported by name. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +29,10 @@ _Static_assert(sizeof(real) == sizeof(double), "the gradient check needs the flo
 #define RELATIVE_TOLERANCE 1e-6
 #define ABSOLUTE_TOLERANCE 1e-9
 
-static double mean_loss(Model *m, const Examples *ex, LossKind loss, real *dlogits) {
+static double mean_loss(Model *m, const Examples *ex, LossKind loss, real *doutputs) {
     int hits;
-    model_forward(m, ex->a, ex->b, ex->n);
-    return loss_sum(loss, m->logits, ex->label, ex->n, m->p, dlogits, &hits) / ex->n;
+    model_forward(m, ex);
+    return loss_sum(loss, 1e-3, m->outputs, ex, doutputs, &hits) / ex->n;
 }
 
 static void gradcheck(const char *label, const char *json) {
@@ -42,15 +44,16 @@ static void gradcheck(const char *label, const char *json) {
     }
     Dataset ds;
     Model m;
-    if (dataset_create(&ds, &cfg.task, 11) != 0 || model_create(&m, &cfg.model, cfg.task.p, ds.train.n) != 0) {
-        CHECK(0, "%s: out of memory", label);
+    if (task_dataset(&ds, &cfg.task, 11, err, sizeof err) != 0 ||
+        model_create(&m, &cfg.model, &ds.train.shape, ds.train.n) != 0) {
+        CHECK(0, "%s: %s", label, err);
         return;
     }
     model_init(&m, 5);
-    real *dlogits = malloc(sizeof(real) * (size_t)ds.train.n * cfg.task.p);
-    mean_loss(&m, &ds.train, cfg.loss, dlogits);
+    real *doutputs = malloc(sizeof(real) * (size_t)ds.train.n * (size_t)m.n_outputs);
+    mean_loss(&m, &ds.train, cfg.loss, doutputs);
     model_zero_grad(&m);
-    model_backward(&m, dlogits, ds.train.a, ds.train.b, ds.train.n);
+    model_backward(&m, doutputs, &ds.train);
 
     for (int t = 0; t < m.table.count; t++) {
         const ParamView *v = &m.table.views[t];
@@ -72,29 +75,39 @@ static void gradcheck(const char *label, const char *json) {
               label, v->name, max_err, tolerance, max_grad);
         printf("%-28s %-28s max|grad| %.3e  max err %.3e\n", label, v->name, max_grad, max_err);
     }
-    free(dlogits);
+    free(doutputs);
     model_free(&m);
     dataset_free(&ds);
 }
 
 int main(void) {
     openblas_set_num_threads(1);
-    const char *task = "\"task\": {\"op\": \"x-y\", \"p\": 7, \"data_fraction\": 0.4}";
+    const char *arithmetic = "{\"op\": \"x-y\", \"p\": 7, \"data_fraction\": 0.4}";
+    const char *equals = "{\"op\": \"x-y\", \"p\": 7, \"data_fraction\": 0.4, \"sequence\": \"a b =\"}";
+    const char *pair = "{\"op\": \"x-y\", \"p\": 7, \"data_fraction\": 0.4, \"sequence\": \"a b\"}";
+    const char *regression = "{\"kind\": \"teacher_student\", \"input_dim\": 4, \"output_dim\": 3, \"teacher_width\": 5,"
+                             " \"train_size\": 6, \"test_size\": 2}";
+    const char *gaussian = "{\"kind\": \"carvalho\", \"train_size\": 8, \"test_size\": 8, \"imbalance\": 0.5}";
     struct {
-        const char *label, *model, *loss;
+        const char *label, *task, *model, *loss;
     } cases[] = {
-        {"mlp onehot quadratic", "\"kind\": \"mlp\", \"input\": \"onehot\", \"width\": 6, \"depth\": 2, \"activation\": \"quadratic\", \"bias\": true", "mse"},
-        {"mlp onehot relu", "\"kind\": \"mlp\", \"input\": \"onehot\", \"width\": 6, \"activation\": \"relu\", \"bias\": false", "cross_entropy"},
-        {"mlp embed_add gelu", "\"kind\": \"mlp\", \"input\": \"embed_add\", \"embed_dim\": 5, \"width\": 6, \"depth\": 2, \"activation\": \"gelu\", \"bias\": true", "cross_entropy"},
-        {"mlp embed_concat tanh", "\"kind\": \"mlp\", \"input\": \"embed_concat\", \"embed_dim\": 5, \"width\": 6, \"activation\": \"tanh\", \"bias\": true", "mse"},
-        {"transformer 1 layer", "\"kind\": \"transformer\", \"n_layers\": 1, \"d_model\": 8, \"n_heads\": 2, \"d_mlp\": 12, \"layernorm\": false, \"activation\": \"relu\"", "cross_entropy"},
-        {"transformer 2 layers LN", "\"kind\": \"transformer\", \"n_layers\": 2, \"d_model\": 8, \"n_heads\": 2, \"d_mlp\": 12, \"layernorm\": true, \"activation\": \"gelu\"", "mse"},
-        {"transformer 2 layers", "\"kind\": \"transformer\", \"n_layers\": 2, \"d_model\": 8, \"n_heads\": 4, \"d_mlp\": 12, \"layernorm\": false, \"bias\": false, \"activation\": \"tanh\"", "cross_entropy"},
+        {"mlp onehot quadratic", arithmetic, "\"kind\": \"mlp\", \"input\": \"onehot\", \"width\": 6, \"depth\": 2, \"activation\": \"quadratic\", \"bias\": true", "mse"},
+        {"mlp onehot relu", arithmetic, "\"kind\": \"mlp\", \"input\": \"onehot\", \"width\": 6, \"activation\": \"relu\", \"bias\": false", "cross_entropy"},
+        {"mlp embed_add gelu", arithmetic, "\"kind\": \"mlp\", \"input\": \"embed_add\", \"embed_dim\": 5, \"width\": 6, \"depth\": 2, \"activation\": \"gelu\", \"bias\": true", "cross_entropy"},
+        {"mlp embed_concat tanh", arithmetic, "\"kind\": \"mlp\", \"input\": \"embed_concat\", \"embed_dim\": 5, \"width\": 6, \"activation\": \"tanh\", \"bias\": true", "mse"},
+        {"mlp onehot a b =", equals, "\"kind\": \"mlp\", \"input\": \"onehot\", \"width\": 6, \"activation\": \"tanh\", \"bias\": true", "cross_entropy"},
+        {"mlp embed_concat a b =", equals, "\"kind\": \"mlp\", \"input\": \"embed_concat\", \"embed_dim\": 3, \"width\": 6, \"activation\": \"gelu\", \"bias\": false", "mse"},
+        {"mlp dense regression", regression, "\"kind\": \"mlp\", \"width\": 6, \"depth\": 3, \"activation\": \"tanh\"", "mse"},
+        {"mlp dense gaussian", gaussian, "\"kind\": \"mlp\", \"width\": 4, \"depth\": 2, \"activation\": \"gelu\"", "cross_entropy"},
+        {"transformer 1 layer", arithmetic, "\"kind\": \"transformer\", \"n_layers\": 1, \"d_model\": 8, \"n_heads\": 2, \"d_mlp\": 12, \"layernorm\": false, \"activation\": \"relu\"", "cross_entropy"},
+        {"transformer 2 layers LN", arithmetic, "\"kind\": \"transformer\", \"n_layers\": 2, \"d_model\": 8, \"n_heads\": 2, \"d_mlp\": 12, \"layernorm\": true, \"activation\": \"gelu\"", "mse"},
+        {"transformer 2 layers", arithmetic, "\"kind\": \"transformer\", \"n_layers\": 2, \"d_model\": 8, \"n_heads\": 4, \"d_mlp\": 12, \"layernorm\": false, \"bias\": false, \"activation\": \"tanh\"", "cross_entropy"},
+        {"transformer a b", pair, "\"kind\": \"transformer\", \"n_layers\": 2, \"d_model\": 8, \"n_heads\": 2, \"d_mlp\": 12, \"layernorm\": true, \"activation\": \"relu\"", "cross_entropy"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char json[1024];
-        snprintf(json, sizeof json, "{%s, \"model\": {%s, \"init\": {\"kind\": \"pytorch\"}}, \"loss\": \"%s\"}", task,
-                 cases[k].model, cases[k].loss);
+        snprintf(json, sizeof json, "{\"task\": %s, \"model\": {%s, \"init\": {\"kind\": \"pytorch\"}}, \"loss\": \"%s\"}",
+                 cases[k].task, cases[k].model, cases[k].loss);
         gradcheck(cases[k].label, json);
     }
     return test_finish();

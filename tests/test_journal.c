@@ -10,12 +10,14 @@
 #include "test_util.h"
 
 #define N_EVAL 4
+#define N_RANK_LAYERS 2 /* feature-rank series after the curves */
 
 typedef struct {
     int count;
     long points[16];
     float losses[16];
     float first_curve[16];
+    float last_rank[16];
 } Seen;
 
 static void remember(long point, const PointResult *r, void *context) {
@@ -24,6 +26,7 @@ static void remember(long point, const PointResult *r, void *context) {
         seen->points[seen->count] = point;
         seen->losses[seen->count] = r->final_test_loss;
         seen->first_curve[seen->count] = r->curve[0];
+        seen->last_rank[seen->count] = r->curve[(CURVE_SERIES + N_RANK_LAYERS) * N_EVAL - 1];
     }
     seen->count++;
 }
@@ -34,15 +37,16 @@ int main(int argc, char **argv) {
     unlink(path);
     Journal j;
     Seen seen = {0};
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "create: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, N_RANK_LAYERS, "Haswell", remember, &seen, err, sizeof err) == 0, "create: %s", err);
     CHECK(seen.count == 0, "a new journal has no records");
     PointResult r;
-    point_result_init(&r, N_EVAL);
+    point_result_init(&r, N_EVAL, N_RANK_LAYERS);
     for (long p = 0; p < 3; p++) {
         point_result_clear(&r);
         r.status = POINT_DONE;
         r.final_test_loss = 0.5f * (float)p;
         r.curve[0] = 10.0f + (float)p;
+        r.curve[(CURVE_SERIES + N_RANK_LAYERS) * N_EVAL - 1] = 100.0f + (float)p;
         CHECK(journal_append(&j, 7 - p, &r, err, sizeof err) == 0, "append: %s", err);
     }
     journal_close(&j);
@@ -52,16 +56,17 @@ int main(int argc, char **argv) {
     off_t size = lseek(fd, 0, SEEK_END);
     CHECK(ftruncate(fd, size - 5) == 0, "truncate");
     close(fd);
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, N_RANK_LAYERS, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
     CHECK(seen.count == 2, "two intact records, got %d", seen.count);
     CHECK(seen.points[0] == 7 && seen.points[1] == 6, "points in order: %ld %ld", seen.points[0], seen.points[1]);
-    CHECK(seen.losses[1] == 0.5f && seen.first_curve[1] == 11.0f, "payload intact");
+    CHECK(seen.losses[1] == 0.5f && seen.first_curve[1] == 11.0f && seen.last_rank[1] == 101.0f,
+          "payload intact, the last feature-rank entry included");
     /* appending after the cut continues cleanly */
     r.final_test_loss = 9;
     CHECK(journal_append(&j, 3, &r, err, sizeof err) == 0, "append after reopen: %s", err);
     journal_close(&j);
     memset(&seen, 0, sizeof seen);
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, N_RANK_LAYERS, "Haswell", remember, &seen, err, sizeof err) == 0, "reopen: %s", err);
     CHECK(seen.count == 3 && seen.points[2] == 3 && seen.losses[2] == 9, "three records after the cut");
     journal_close(&j);
 
@@ -70,12 +75,12 @@ int main(int argc, char **argv) {
     off_t before = lseek(fd, 0, SEEK_END);
     close(fd);
     memset(&seen, 0, sizeof seen);
-    CHECK(journal_open(&j, path, 0x123456, 10, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == -2,
+    CHECK(journal_open(&j, path, 0x123456, 10, N_EVAL, N_RANK_LAYERS, "Haswell", remember, &seen, err, sizeof err) == -2,
           "another sweep's hash is refused");
     CHECK(strstr(err, "different sweep") != NULL && strstr(err, "--force") != NULL, "message: %s", err);
-    CHECK(journal_open(&j, path, 0xabcdef, 11, N_EVAL, "Haswell", remember, &seen, err, sizeof err) == -2,
+    CHECK(journal_open(&j, path, 0xabcdef, 11, N_EVAL, N_RANK_LAYERS, "Haswell", remember, &seen, err, sizeof err) == -2,
           "another point count is refused");
-    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, "SkylakeX", remember, &seen, err, sizeof err) == -2,
+    CHECK(journal_open(&j, path, 0xabcdef, 10, N_EVAL, N_RANK_LAYERS, "SkylakeX", remember, &seen, err, sizeof err) == -2,
           "another OpenBLAS kernel is refused");
     CHECK(strstr(err, "kernel Haswell") != NULL && strstr(err, "OPENBLAS_CORETYPE=Haswell") != NULL,
           "message names the kernel to resume with: %s", err);

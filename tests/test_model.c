@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "feature_rank.h"
 #include "loss.h"
 #include "metrics.h"
 #include "model.h"
@@ -42,11 +43,17 @@ static void tensor_stats(const Model *m, const char *name, double *mean, double 
     *max_abs = biggest;
 }
 
+/* The token shape of the arithmetic task "a b" mod p. */
+static ExampleShape pair_shape(int p) {
+    return (ExampleShape){.seq_len = 2, .vocab = p, .target = TARGET_CLASS, .n_outputs = p};
+}
+
 static void test_init(void) {
     RunConfig cfg = parse("{\"model\": {\"input\": \"embed_add\", \"embed_dim\": 64, \"width\": 400, \"bias\": true,"
                           " \"activation\": \"relu\", \"init\": {\"kind\": \"pytorch\"}}}");
+    ExampleShape shape = pair_shape(59);
     Model m;
-    CHECK(model_create(&m, &cfg.model, 59, 8) == 0, "create");
+    CHECK(model_create(&m, &cfg.model, &shape, 8) == 0, "create");
     model_init(&m, 1);
     double mean, std, max_abs;
     /* U(±1/sqrt(fan_in)): std = bound / sqrt(3) */
@@ -67,7 +74,7 @@ static void test_init(void) {
     memcpy(base, m.params, sizeof(real) * m.table.total);
     Model scaled;
     cfg.model.init_scale = 4;
-    CHECK(model_create(&scaled, &cfg.model, 59, 8) == 0, "create");
+    CHECK(model_create(&scaled, &cfg.model, &shape, 8) == 0, "create");
     model_init(&scaled, 1);
     size_t mismatched = 0;
     for (size_t i = 0; i < m.table.total; i++) mismatched += scaled.params[i] != (real)(4 * base[i]);
@@ -80,7 +87,7 @@ static void test_init(void) {
 
     /* Gromov's normal init; a transformer's LayerNorm gains are alpha */
     cfg = parse("{\"model\": {\"width\": 256, \"init\": {\"kind\": \"normal\", \"std\": 0.05}}}");
-    CHECK(model_create(&m, &cfg.model, 59, 8) == 0, "create");
+    CHECK(model_create(&m, &cfg.model, &shape, 8) == 0, "create");
     model_init(&m, 2);
     tensor_stats(&m, "layers.0.weight", &mean, &std, &max_abs);
     CHECK_CLOSE(std, 0.05, 0.002, "normal std");
@@ -88,26 +95,89 @@ static void test_init(void) {
     model_free(&m);
     cfg = parse("{\"model\": {\"kind\": \"transformer\", \"layernorm\": true, \"d_model\": 32, \"d_mlp\": 64,"
                 " \"init\": {\"kind\": \"pytorch\"}, \"init_scale\": 0.5}}");
-    CHECK(model_create(&m, &cfg.model, 13, 8) == 0, "create");
+    ExampleShape equals = {.seq_len = 3, .vocab = 14, .target = TARGET_CLASS, .n_outputs = 13};
+    CHECK(model_create(&m, &cfg.model, &equals, 8) == 0, "create");
     model_init(&m, 3);
     tensor_stats(&m, "blocks.0.ln1.weight", &mean, &std, &max_abs);
     CHECK(mean == 0.5 && std < 1e-6, "LayerNorm gain is alpha * 1, got mean %g", mean);
     tensor_stats(&m, "pos_embed.weight", &mean, &std, &max_abs);
     CHECK_CLOSE(std, 0.5, 0.15, "positional embedding alpha * N(0, 1)");
+    const ParamView *embed = param_table_find(&m.table, "embed.weight"), *unembed = param_table_find(&m.table, "unembed.weight");
+    CHECK(embed && embed->rows == 14 && unembed && unembed->rows == 13, "vocabulary p + 1 in, p classes out");
+    model_free(&m);
+
+    /* the dense MLP of Omnigrok: PyTorch's Linear init, biases, every parameter times alpha */
+    cfg = parse("{\"task\": {\"kind\": \"carvalho\"}, \"model\": {\"width\": 200, \"depth\": 12,"
+                " \"init_scale\": 8}}");
+    CHECK(cfg.model.input == INPUT_DENSE && cfg.model.init_kind == INIT_PYTORCH && cfg.model.bias &&
+              cfg.model.activation == ACT_RELU,
+          "dense tasks default to PyTorch's MLP: dense input, pytorch init, biases, relu");
+    ExampleShape dense = {.dim = 117, .target = TARGET_CLASS, .n_outputs = 4};
+    CHECK(model_create(&m, &cfg.model, &dense, 8) == 0, "create");
+    model_init(&m, 4);
+    tensor_stats(&m, "layers.0.weight", &mean, &std, &max_abs);
+    CHECK(max_abs <= 8 / sqrt(117.0) && fabs(std - 8 / sqrt(117.0) / sqrt(3.0)) < 0.03 * 8 / sqrt(117.0),
+          "first layer 8 * U(±1/sqrt(117)): std %g", std);
+    tensor_stats(&m, "layers.11.bias", &mean, &std, &max_abs);
+    CHECK(max_abs <= 8 / sqrt(200.0) && max_abs > 4 / sqrt(200.0), "deep bias 8 * U(±1/sqrt(200)): max %g", max_abs);
+    const ParamView *out = param_table_find(&m.table, "out.weight");
+    CHECK(out && out->rows == 4 && out->cols == 200 && param_table_find(&m.table, "layers.12.weight") == NULL,
+          "12 hidden layers, 4 outputs");
     model_free(&m);
 }
 
 static void test_losses(void) {
     real logits[2 * 4] = {0, 0, 0, 0, 1, 2, 3, 4}, grad[8];
     int labels[2] = {1, 3}, correct;
-    double ce = loss_sum(LOSS_CROSS_ENTROPY, logits, labels, 2, 4, grad, &correct);
+    Examples batch = {.shape = {.seq_len = 1, .vocab = 1, .target = TARGET_CLASS, .n_outputs = 4}, .n = 2,
+                      .labels = labels};
+    double ce = loss_sum(LOSS_CROSS_ENTROPY, 0, logits, &batch, grad, &correct);
     double expected = log(4.0) + (log(exp(1) + exp(2) + exp(3) + exp(4)) - 4);
     CHECK_CLOSE(ce, expected, 1e-6, "cross-entropy sum");
     CHECK(correct == 1, "argmax of a tie is the first: row 0 predicts 0; row 1 predicts 3");
     CHECK_CLOSE(grad[1], (0.25 - 1) / 2, 1e-7, "dCE/dlogit of the label, mean over 2 rows");
-    double mse = loss_sum(LOSS_MSE, logits, labels, 2, 4, grad, &correct);
+    double mse = loss_sum(LOSS_MSE, 0, logits, &batch, grad, &correct);
     CHECK_CLOSE(mse, 1.0 / 4 + (1 + 4 + 9 + 9) / 4.0, 1e-6, "MSE sum of per-row means");
     CHECK_CLOSE(grad[7], 2 * 3.0 / 8, 1e-7, "dMSE/dlogit = 2 diff / (n p)");
+
+    /* vector targets: per-row MSE, correct when below the tolerance */
+    real outputs[3 * 2] = {1, 2, 0.5f, 0.5f, 3, 3}, targets[3 * 2] = {1, 2.02f, 0.5f, 0.5f, 0, 0};
+    Examples regression = {.shape = {.dim = 1, .target = TARGET_VECTOR, .n_outputs = 2}, .n = 3, .targets = targets};
+    double sum = loss_sum(LOSS_MSE, 1e-3, outputs, &regression, grad, &correct);
+    CHECK_CLOSE(sum, 0.02 * 0.02 / 2 + 0 + 9, 1e-6, "MSE sum against vector targets");
+    CHECK(correct == 2, "rows with MSE 2e-4 and 0 are within 1e-3, the row with 9 is not: %d", correct);
+    CHECK_CLOSE(grad[1], 2 * -0.02 / 6, 1e-7, "dMSE/doutput = 2 diff / (n d)");
+    loss_sum(LOSS_MSE, 1e-4, outputs, &regression, NULL, &correct);
+    CHECK(correct == 1, "a tighter tolerance counts only the exact row: %d", correct);
+}
+
+/* Norm projection and feature rank, the two measurements of the Omnigrok
+ * and Deep Grokking modes. */
+static void test_norm_and_rank(void) {
+    real w[3] = {3, 0, 4};
+    CHECK_CLOSE(params_norm(w, 3), 5, 1e-12, "norm of (3, 0, 4)");
+    params_rescale_to_norm(w, 3, 10);
+    CHECK(w[0] == 6 && w[1] == 0 && w[2] == 8, "rescaled to norm 10: %g %g %g", w[0], w[1], w[2]);
+    real zero[2] = {0, 0};
+    params_rescale_to_norm(zero, 2, 1);
+    CHECK(zero[0] == 0 && zero[1] == 0, "a zero vector stays zero");
+
+    /* 50 samples of 6 features spanning 3 directions: covariance rank 3 */
+    enum { SAMPLES = 50, WIDTH = 6 };
+    real features[SAMPLES * WIDTH];
+    for (int i = 0; i < SAMPLES; i++) {
+        double a = sin(1.3 * i), b = cos(0.7 * i * i), c = (i % 7) - 3.0;
+        double row[WIDTH] = {a, b, c, a + b, 2 * c - a, 5};
+        for (int j = 0; j < WIDTH; j++) features[i * WIDTH + j] = (real)row[j];
+    }
+    FeatureRank fr;
+    CHECK(feature_rank_create(&fr, SAMPLES, WIDTH) == 0, "create");
+    CHECK(feature_rank_compute(&fr, features, SAMPLES) == 3, "rank 3 (a constant column adds nothing), got %d",
+          feature_rank_compute(&fr, features, SAMPLES));
+    CHECK(feature_rank_compute(&fr, features, 3) == 2, "3 samples span at most 2 directions around their mean");
+    features[7] = NAN;
+    CHECK(feature_rank_compute(&fr, features, SAMPLES) == -1, "a NaN activation gives -1");
+    feature_rank_free(&fr);
 }
 
 static void test_optimizers(void) {
@@ -228,6 +298,7 @@ int main(void) {
     test_blas_kernel_hint();
     test_init();
     test_losses();
+    test_norm_and_rank();
     test_optimizers();
     test_phase_rule();
     test_training_outcomes();

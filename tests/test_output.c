@@ -438,7 +438,7 @@ int main(int argc, char **argv) {
     if (!out) return test_finish();
 
     PointResult r;
-    if (point_result_init(&r, N_EVAL) < 0) return 1;
+    if (point_result_init(&r, N_EVAL, 0) < 0) return 1;
     fill_done(&r, P_DONE);
     CHECK(output_write_point(out, P_DONE, &r, err, sizeof err) == 0, "write done: %s", err);
 

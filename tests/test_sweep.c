@@ -147,7 +147,7 @@ static void test_axes(void) {
     CHECK(strstr(sweep.base_json, "grid") == NULL && strchr(sweep.base_json, ' ') == NULL &&
               strstr(sweep.base_json, "\"lr\":0.003") != NULL,
           "base_json is the compact file without grid: %s", sweep.base_json);
-    CHECK(sweep.base.task.p == 23 && sweep.base.task.data_fraction == 0.4 && sweep.base.model.width == 128 &&
+    CHECK(sweep.base.task.arithmetic.p == 23 && sweep.base.task.arithmetic.data_fraction == 0.4 && sweep.base.model.width == 128 &&
               sweep.base.optimizer.lr == 0.003 && sweep.base.train.steps == 95,
           "base config parsed");
     sweep_free(&sweep);
@@ -198,12 +198,12 @@ static void test_points(void) {
     RunConfig cfg, rest;
     char err[512] = "";
     CHECK(sweep_point_config(&sweep, point, &cfg, err, sizeof err) == 0, "point config: %s", err);
-    CHECK(cfg.task.data_fraction == 0.30000000000000004 && cfg.optimizer.weight_decay == 1 &&
+    CHECK(cfg.task.arithmetic.data_fraction == 0.30000000000000004 && cfg.optimizer.weight_decay == 1 &&
               cfg.model.init_scale == 1.5 && cfg.train.seed == 1 && cfg.model.activation == ACT_QUADRATIC &&
               cfg.model.width == 256 && cfg.model.bias,
           "the point's axis values");
     rest = cfg;
-    rest.task.data_fraction = sweep.base.task.data_fraction;
+    rest.task.arithmetic.data_fraction = sweep.base.task.arithmetic.data_fraction;
     rest.optimizer.weight_decay = sweep.base.optimizer.weight_decay;
     rest.model.init_scale = sweep.base.model.init_scale;
     rest.train.seed = sweep.base.train.seed;
@@ -212,10 +212,10 @@ static void test_points(void) {
     rest.model.bias = sweep.base.model.bias;
     CHECK(configs_equal(&rest, &sweep.base), "every other key is the base's");
     CHECK(sweep_point_config(&sweep, 0, &cfg, err, sizeof err) == 0, "point 0 config: %s", err);
-    CHECK(cfg.task.data_fraction == 0.2 && near(cfg.optimizer.weight_decay, 0.01) && cfg.model.init_scale == 1 &&
+    CHECK(cfg.task.arithmetic.data_fraction == 0.2 && near(cfg.optimizer.weight_decay, 0.01) && cfg.model.init_scale == 1 &&
               cfg.train.seed == 0 && cfg.model.activation == ACT_RELU && cfg.model.width == 64 && !cfg.model.bias,
           "point 0's axis values");
-    CHECK(cfg.task.p == 23 && cfg.optimizer.lr == 0.003 && cfg.model.init_std == 0.05 && cfg.train.steps == 95,
+    CHECK(cfg.task.arithmetic.p == 23 && cfg.optimizer.lr == 0.003 && cfg.model.init_std == 0.05 && cfg.train.steps == 95,
           "point 0 keeps the base");
     sweep_free(&sweep);
 
@@ -328,8 +328,20 @@ static void test_structure_errors(void) {
     expect_message("{\"grid\": [1]}", "sweep.json: grid = [1]: must be a JSON object of axes");
     expect_message(sweep_text(text, sizeof text, SMALL_BASE,
                               "\"data_fraction\": [0.3], \"weight_decay\": [1], \"seed\": 1"),
-                   "sweep.json: grid: missing axis init_scale (required axes: data_fraction, weight_decay, "
-                   "init_scale, seed)");
+                   "sweep.json: grid: missing axis init_scale (required axes for task.kind \"arithmetic\": "
+                   "data_fraction, weight_decay, init_scale, seed)");
+    expect_message("{\"task\": {\"kind\": \"teacher_student\"}, \"grid\": {\"data_fraction\": [0.3], "
+                   "\"weight_decay\": [1], \"init_scale\": [1], \"seed\": 1}}",
+                   "sweep.json: grid: missing axis train_size (required axes for task.kind \"teacher_student\": "
+                   "train_size, weight_decay, init_scale, seed)");
+    expect_message("{\"task\": {\"kind\": \"carvalho\"}, \"grid\": {\"train_size\": [100, 400], "
+                   "\"weight_decay\": [1], \"init_scale\": [1], \"seed\": 1, \"task.kind\": [\"images\"]}}",
+                   "sweep.json: grid.task.kind: task.kind cannot be an axis: it decides the layout of the sweep and "
+                   "its file; set it in the base config (one sweep per value)");
+    expect_message("{\"task\": {\"kind\": \"carvalho\"}, \"grid\": {\"train_size\": [100, 400000], "
+                   "\"weight_decay\": [1], \"init_scale\": [1], \"seed\": 1}}",
+                   "sweep.json: grid.train_size[1]: task.train_size = 400000: with task.imbalance = 1 the largest "
+                   "subclass share is 50000, more than its training pool of 6000 samples; at most 48000 is allowed");
 }
 
 static void test_name_errors(void) {

@@ -7,6 +7,8 @@
 #include "test_util.h"
 #include "train.h"
 
+#include <math.h>
+
 static void test_operations(void) {
     int p = 7;
     CHECK(operation_apply(OP_ADD, 5, 4, p) == 2, "5+4 mod 7");
@@ -36,20 +38,27 @@ static void test_operations(void) {
           "is_prime");
 }
 
+/* The pair (a, b) of example i, from its tokens. */
+static int token_a(const Examples *ex, int i) { return ex->tokens[(long)i * ex->shape.seq_len]; }
+static int token_b(const Examples *ex, int i) { return ex->tokens[(long)i * ex->shape.seq_len + 1]; }
+
 static void test_split(void) {
-    TaskConfig task = {OP_ADD, 11, 0.3};
-    CHECK(task_pair_count(&task) == 121, "all pairs for x+y");
-    CHECK(task_train_count(&task) == 36, "floor(0.3 * 121) = 36, got %d", task_train_count(&task));
+    ArithmeticConfig task = {.op = OP_ADD, .p = 11, .data_fraction = 0.3, .sequence = SEQUENCE_PAIR};
+    CHECK(arithmetic_pair_count(&task) == 121, "all pairs for x+y");
+    CHECK(arithmetic_train_count(&task) == 36, "floor(0.3 * 121) = 36, got %d", arithmetic_train_count(&task));
     Dataset ds;
-    CHECK(dataset_create(&ds, &task, 42) == 0, "create");
+    CHECK(arithmetic_dataset(&ds, &task, 42) == 0, "create");
     CHECK(ds.train.n == 36 && ds.test.n == 85, "sizes %d %d", ds.train.n, ds.test.n);
+    CHECK(ds.train.shape.seq_len == 2 && ds.train.shape.vocab == 11 && ds.train.shape.n_outputs == 11 &&
+              ds.train.shape.target == TARGET_CLASS && ds.train.features == NULL,
+          "tokens a b over 11 values, 11 classes");
     /* train and test partition all pairs; labels are right */
     int seen[121] = {0}, wrong_label = 0;
     for (int s = 0; s < 2; s++) {
         const Examples *ex = s ? &ds.test : &ds.train;
         for (int i = 0; i < ex->n; i++) {
-            seen[ex->a[i] * 11 + ex->b[i]]++;
-            wrong_label += ex->label[i] != (ex->a[i] + ex->b[i]) % 11;
+            seen[token_a(ex, i) * 11 + token_b(ex, i)]++;
+            wrong_label += ex->labels[i] != (token_a(ex, i) + token_b(ex, i)) % 11;
         }
     }
     int missing = 0;
@@ -58,31 +67,70 @@ static void test_split(void) {
     CHECK(wrong_label == 0, "%d wrong labels", wrong_label);
 
     /* same seed, same split; other seed, other split; nested across fractions */
-    Dataset same, other, larger;
-    TaskConfig task_larger = {OP_ADD, 11, 0.6};
-    dataset_create(&same, &task, 42);
-    dataset_create(&other, &task, 43);
-    dataset_create(&larger, &task_larger, 42);
-    CHECK(memcmp(same.train.a, ds.train.a, sizeof(int) * 36) == 0 &&
-              memcmp(same.train.b, ds.train.b, sizeof(int) * 36) == 0,
-          "same seed gives the same split");
-    CHECK(memcmp(other.train.a, ds.train.a, sizeof(int) * 36) != 0, "another seed gives another split");
-    CHECK(memcmp(larger.train.a, ds.train.a, sizeof(int) * 36) == 0 &&
-              memcmp(larger.train.b, ds.train.b, sizeof(int) * 36) == 0,
+    Dataset same, other, larger, equals;
+    ArithmeticConfig task_larger = task, task_equals = task;
+    task_larger.data_fraction = 0.6;
+    task_equals.sequence = SEQUENCE_EQUALS;
+    arithmetic_dataset(&same, &task, 42);
+    arithmetic_dataset(&other, &task, 43);
+    arithmetic_dataset(&larger, &task_larger, 42);
+    arithmetic_dataset(&equals, &task_equals, 42);
+    CHECK(memcmp(same.train.tokens, ds.train.tokens, sizeof(int) * 72) == 0, "same seed gives the same split");
+    CHECK(memcmp(other.train.tokens, ds.train.tokens, sizeof(int) * 72) != 0, "another seed gives another split");
+    CHECK(memcmp(larger.train.tokens, ds.train.tokens, sizeof(int) * 72) == 0,
           "the 0.3 training set is a prefix of the 0.6 one");
+    int same_pairs = equals.train.shape.seq_len == 3 && equals.train.shape.vocab == 12;
+    for (int i = 0; i < ds.train.n && same_pairs; i++)
+        same_pairs = token_a(&equals.train, i) == token_a(&ds.train, i) &&
+                     token_b(&equals.train, i) == token_b(&ds.train, i) && equals.train.tokens[3 * i + 2] == 11 &&
+                     equals.train.labels[i] == ds.train.labels[i];
+    CHECK(same_pairs, "\"a b =\" holds the same split with '=' (token p) last, vocabulary p + 1");
     dataset_free(&same);
     dataset_free(&other);
     dataset_free(&larger);
+    dataset_free(&equals);
     dataset_free(&ds);
 
-    TaskConfig div = {OP_DIV, 7, 0.5};
-    CHECK(task_pair_count(&div) == 42, "x/y excludes y = 0: 7*6 pairs");
-    dataset_create(&ds, &div, 1);
+    ArithmeticConfig div = {.op = OP_DIV, .p = 7, .data_fraction = 0.5};
+    CHECK(arithmetic_pair_count(&div) == 42, "x/y excludes y = 0: 7*6 pairs");
+    arithmetic_dataset(&ds, &div, 1);
     int zero_divisors = 0;
-    for (int i = 0; i < ds.train.n; i++) zero_divisors += ds.train.b[i] == 0;
-    for (int i = 0; i < ds.test.n; i++) zero_divisors += ds.test.b[i] == 0;
+    for (int i = 0; i < ds.train.n; i++) zero_divisors += token_b(&ds.train, i) == 0;
+    for (int i = 0; i < ds.test.n; i++) zero_divisors += token_b(&ds.test, i) == 0;
     CHECK(zero_divisors == 0, "%d pairs with y = 0", zero_divisors);
     dataset_free(&ds);
+}
+
+/* Teacher-student data: shapes, the teacher's determinism, nesting. */
+static void test_teacher_student(void) {
+    TeacherConfig teacher = {.input_dim = 5, .output_dim = 3, .width = 16, .depth = 2, .seed = 0, .tolerance = 1e-3};
+    Dataset small, large, other_teacher;
+    char err[256];
+    CHECK(teacher_student_dataset(&small, &teacher, 10, 20, 7, err, sizeof err) == 0, "%s", err);
+    CHECK(teacher_student_dataset(&large, &teacher, 30, 20, 7, err, sizeof err) == 0, "%s", err);
+    TeacherConfig reseeded = teacher;
+    reseeded.seed = 1;
+    CHECK(teacher_student_dataset(&other_teacher, &reseeded, 10, 20, 7, err, sizeof err) == 0, "%s", err);
+    CHECK(small.train.shape.dim == 5 && small.train.shape.target == TARGET_VECTOR &&
+              small.train.shape.n_outputs == 3 && small.train.labels == NULL,
+          "dense inputs, vector targets");
+    CHECK(memcmp(small.train.features, large.train.features, sizeof(real) * 50) == 0 &&
+              memcmp(small.train.targets, large.train.targets, sizeof(real) * 30) == 0,
+          "the 10-example training set is a prefix of the 30-example one");
+    CHECK(memcmp(small.test.features, large.test.features, sizeof(real) * 100) == 0 &&
+              memcmp(small.test.targets, large.test.targets, sizeof(real) * 60) == 0,
+          "the test set does not depend on the training-set size");
+    CHECK(memcmp(small.train.features, other_teacher.train.features, sizeof(real) * 50) == 0 &&
+              memcmp(small.train.targets, other_teacher.train.targets, sizeof(real) * 30) != 0,
+          "task.teacher_seed changes the teacher, not the inputs");
+    double mean = 0, spread = 0;
+    for (int i = 0; i < 50; i++) mean += small.train.features[i] / 50.0;
+    for (int i = 0; i < 30; i++) spread += fabs(small.train.targets[i]) / 30.0;
+    CHECK(fabs(mean) < 0.5 && spread > 1e-3 && spread < 1, "inputs near N(0, 1) (mean %g), tanh-MLP outputs (mean |y| %g)",
+          mean, spread);
+    dataset_free(&small);
+    dataset_free(&large);
+    dataset_free(&other_teacher);
 }
 
 static void test_rng(void) {
@@ -106,26 +154,52 @@ static void test_run_seeds(void) {
     RunConfig base, other;
     char err[512];
     CHECK(config_parse(&base, "{}", "defaults", NULL, 0, err, sizeof err) == 0, "%s", err);
+    ExampleShape shape = arithmetic_shape(&base.task.arithmetic);
     RunSeeds s0, s1;
-    run_seeds(&base, &s0);
+    run_seeds(&base, &shape, &s0);
+    /* the keys of the arithmetic models, unchanged since they were the only ones */
+    CHECK(s0.split == hash_string("split op=x+y p=59 seed=0"), "split key of the arithmetic task");
+    CHECK(s0.init == hash_string("init mlp p=59 input=onehot width=256 depth=1 embed_dim=128 bias=0 seed=0"),
+          "init key of the one-hot MLP");
     other = base;
     other.optimizer.weight_decay = 0.1;
     other.model.init_scale = 3;
-    run_seeds(&other, &s1);
+    run_seeds(&other, &shape, &s1);
     CHECK(memcmp(&s0, &s1, sizeof s0) == 0, "weight decay and init scale leave every stream unchanged");
     other = base;
     other.train.seed = 1;
-    run_seeds(&other, &s1);
+    run_seeds(&other, &shape, &s1);
     CHECK(s0.split != s1.split && s0.init != s1.init && s0.batches != s1.batches, "the seed changes every stream");
     other = base;
     other.model.width = 128;
-    run_seeds(&other, &s1);
+    run_seeds(&other, &shape, &s1);
     CHECK(s0.split == s1.split && s0.init != s1.init, "the model shape changes init only");
+
+    RunConfig transformer;
+    CHECK(config_parse(&transformer, "{\"model\": {\"kind\": \"transformer\"}}", "t", NULL, 0, err, sizeof err) == 0,
+          "%s", err);
+    shape = arithmetic_shape(&transformer.task.arithmetic);
+    run_seeds(&transformer, &shape, &s1);
+    CHECK(shape.seq_len == 3 && s1.init == hash_string("init transformer p=59 n_layers=1 d_model=128 n_heads=4 "
+                                                       "d_mlp=512 layernorm=0 bias=1 seed=0"),
+          "the transformer reads \"a b =\" by default, with its old init key");
+
+    RunConfig sized;
+    CHECK(config_parse(&sized, "{\"task\": {\"kind\": \"teacher_student\", \"train_size\": 50}}", "t", NULL, 0, err,
+                       sizeof err) == 0, "%s", err);
+    shape = teacher_student_shape(&sized.task.teacher);
+    run_seeds(&sized, &shape, &s0);
+    other = sized;
+    other.task.train_size = 60;
+    run_seeds(&other, &shape, &s1);
+    CHECK(s0.split == s1.split && s0.init == s1.init && s0.batches != s1.batches,
+          "the training-set size changes the minibatch order only");
 }
 
 int main(void) {
     test_operations();
     test_split();
+    test_teacher_student();
     test_rng();
     test_run_seeds();
     return test_finish();

@@ -51,7 +51,8 @@ import sys
 import numpy as np
 import torch
 
-from torch_models import build_model, load_parameters, loss_fn
+from run_export import ExportError, read_export
+from torch_models import build_model, load_parameters, loss_fn, loss_target, model_inputs, rescale_to_norm
 
 TOLERANCE = 1e-4  # loss, every gradient tensor, every parameter tensor
 
@@ -74,50 +75,20 @@ def run_export(binary, config, out, extra):
         fail(f"{' '.join(cmd)} exited with status {proc.returncode}")
 
 
-class Reader:
-    def __init__(self, data, offset):
-        self.data = data
-        self.offset = offset
-
-    def take(self, dtype, count):
-        dtype = np.dtype(dtype)
-        size = dtype.itemsize * count
-        if self.offset + size > len(self.data):
-            fail(f"export is truncated: need {size} bytes at offset {self.offset}, file has {len(self.data)}")
-        arr = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
-        self.offset += size
-        return arr
-
-
-def read_export(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    newline = data.find(b"\n")
-    if newline < 0:
-        fail(f"{path}: no header line")
-    header = json.loads(data[:newline].decode("utf-8"))
-    n, total, steps = header["n"], header["total"], header["steps"]
-    sizes = [rows * cols for rows, cols in (v["shape"] for v in header["params"])]
-    if sum(sizes) != total:
-        fail(f"{path}: parameter shapes add up to {sum(sizes)}, header says total {total}")
-    r = Reader(data, newline + 1)
-    a = r.take("<i4", n).astype(np.int64)
-    b = r.take("<i4", n).astype(np.int64)
-    label = r.take("<i4", n).astype(np.int64)
-    init = r.take("<f4", total)
-    records = []
-    for _ in range(steps):
-        loss = float(r.take("<f8", 1)[0])
-        grads = r.take("<f4", total)
-        params = r.take("<f4", total)
-        records.append({"loss": loss, "grads": grads, "params": params})
-    if r.offset != len(data):
-        fail(f"{path}: {len(data) - r.offset} unexpected trailing bytes")
-    p = header["p"]
-    for name, arr in (("a", a), ("b", b), ("label", label)):
-        if arr.min() < 0 or arr.max() >= p:
-            fail(f"{path}: {name} out of range [0, {p})")
-    return header, a, b, label, init, records
+def read_reference(path):
+    """(header, examples, initial parameters, per-step records) of an export_reference file."""
+    try:
+        header, examples, init, reader = read_export(path)
+        records = []
+        for step in range(header["steps"]):
+            loss = float(reader.take("<f8", 1, f"loss {step + 1}")[0])
+            grads = reader.take("<f4", header["total"], f"gradients {step + 1}")
+            params = reader.take("<f4", header["total"], f"parameters {step + 1}")
+            records.append({"loss": loss, "grads": grads, "params": params})
+        reader.finish()
+    except ExportError as error:
+        fail(str(error))
+    return header, examples, init, records
 
 
 def split_flat(flat, views):
@@ -158,19 +129,24 @@ def main(argv):
         return 2
     binary, config_path, out_path, extra = argv[1], argv[2], argv[3], argv[4:]
     run_export(binary, config_path, out_path, extra)
-    header, a_np, b_np, label_np, init_flat, records = read_export(out_path)
+    header, examples, init_flat, records = read_reference(out_path)
 
-    cfg, p, views = header["config"], header["p"], header["params"]
+    cfg, shape, views = header["config"], header["shape"], header["params"]
     opt = cfg["optimizer"]
     if opt["kind"] != "adamw":
         fail(f"optimizer.kind {opt['kind']!r}: only adamw is cross-checked")
 
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float64)
-    model = build_model(cfg, p).to(torch.float64)
+    model = build_model(cfg, shape).to(torch.float64)
     params = load_parameters(model, views, init_flat)
+    fixed_norm = cfg["train"]["fixed_norm"]
+    initial_norm = math.sqrt(sum(float((t.detach() ** 2).sum()) for t in model.parameters()))
 
-    a, b, label = (torch.from_numpy(x) for x in (a_np, b_np, label_np))
+    inputs = model_inputs(examples)
+    if inputs.is_floating_point():
+        inputs = inputs.to(torch.float64)
+    target = loss_target(cfg["loss"], examples, shape["n_outputs"], torch.float64)
     lr, warmup = opt["lr"], opt["warmup_steps"]
     beta1, beta2 = opt["betas"]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(beta1, beta2), eps=opt["eps"],
@@ -181,8 +157,8 @@ def main(argv):
     failures = []
     for step, rec in enumerate(records, start=1):
         optimizer.zero_grad(set_to_none=False)
-        logits = model(a, b)
-        loss = loss_fn(cfg["loss"], logits, label, p)
+        outputs = model(inputs)
+        loss = loss_fn(cfg["loss"], outputs, target)
         loss.backward()
         ref_loss = loss.item()
         err = abs(rec["loss"] - ref_loss) / max(abs(ref_loss), 1e-12)
@@ -206,6 +182,8 @@ def main(argv):
         for group in optimizer.param_groups:
             group["lr"] = lr * factor
         optimizer.step()
+        if fixed_norm:
+            rescale_to_norm(list(model.parameters()), initial_norm)
 
         c_params = split_flat(rec["params"], views)
         for name in names:
@@ -220,9 +198,10 @@ def main(argv):
     columns = [f"g{s}" for s in range(1, steps + 1)] + [f"w{s}" for s in range(1, steps + 1)]
     width = max(len(nm) for nm in names + ["loss"])
     m = cfg["model"]
-    print(f"{os.path.basename(config_path)}: {m['kind']}, p {p}, n {header['n']}, "
-          f"{header['total']} parameters, loss {cfg['loss']}, {steps} AdamW steps "
-          f"(lr {lr}, wd {opt['weight_decay']}, warmup {warmup})")
+    inputs_text = f"tokens {shape['seq_len']} of {shape['vocab']}" if shape["seq_len"] else f"dense {shape['dim']}"
+    print(f"{os.path.basename(config_path)}: {m['kind']} on {inputs_text}, {shape['n_outputs']} {shape['target']} "
+          f"outputs, n {header['n']}, {header['total']} parameters, loss {cfg['loss']}, {steps} AdamW steps "
+          f"(lr {lr}, wd {opt['weight_decay']}, warmup {warmup}{', fixed norm' if fixed_norm else ''})")
     print("relative errors ||c - ref|| / ||ref||;  gS: gradient (loss) at step S, "
           f"wS: parameters after update S; tolerance {TOLERANCE:g}")
     print(f"{'tensor':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))

@@ -1,8 +1,10 @@
 """The groksweep models in PyTorch, with the parameter names of the C
-parameter table (core/mlp.c, core/transformer.c), for the numerical cross-check
-(tests/torch_crosscheck.py, float64) and the speed benchmark
-(bench/torch_step.py, float32). Models take the dtype of torch's default at
-construction; the losses follow core/loss.h."""
+parameter table (core/nn/mlp.c, core/nn/transformer.c), for the numerical
+cross-check (tests/torch_crosscheck.py, float64) and the speed benchmark
+(bench/torch_step.py, float32). A model is built for an example shape (the
+"shape" of an export header) and reads a batch's inputs: tokens (n, seq_len)
+or features (n, dim). Models take the dtype of torch's default at
+construction; the losses follow core/nn/loss.h."""
 
 import math
 
@@ -11,7 +13,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SEQ_LEN = 3       # transformer input: a, b, '='
 LN_EPS = 1e-5
 
 
@@ -28,39 +29,52 @@ def activation(kind):
 
 
 class Mlp(nn.Module):
-    def __init__(self, m, p):
+    def __init__(self, m, shape):
         super().__init__()
-        self.p, self.input = p, m["input"]
+        self.input, self.vocab, self.positions = m["input"], shape["vocab"], shape["seq_len"]
         self.act = activation(m["activation"])
         width, depth, bias = m["width"], m["depth"], m["bias"]
         if self.input == "onehot":
-            in_dim = 2 * p
+            in_dim = self.positions * self.vocab
+        elif self.input == "dense":
+            in_dim = shape["dim"]
         else:
             d = m["embed_dim"]
-            self.embed = nn.Embedding(p, d)
-            in_dim = d if self.input == "embed_add" else 2 * d
+            self.embed = nn.Embedding(self.vocab, d)
+            in_dim = d if self.input == "embed_add" else self.positions * d
         self.layers = nn.ModuleList(
             nn.Linear(in_dim if l == 0 else width, width, bias=bias) for l in range(depth))
-        self.out = nn.Linear(width, p, bias=bias)
+        self.out = nn.Linear(width, shape["n_outputs"], bias=bias)
 
-    def features(self, a, b):
-        """The input vectors of examples a, b: one-hot(a) ⊕ one-hot(b), E[a] + E[b] or E[a] ⊕ E[b]."""
+    def features(self, inputs):
+        """The input vectors: the one-hots of the tokens concatenated, the sum or the concatenation of
+        their embeddings, or the dense features themselves."""
+        if self.input == "dense":
+            return inputs
         if self.input == "onehot":
-            return torch.cat([F.one_hot(a, self.p), F.one_hot(b, self.p)], dim=1).to(self.out.weight.dtype)
+            return F.one_hot(inputs, self.vocab).reshape(inputs.shape[0], -1).to(self.out.weight.dtype)
         if self.input == "embed_add":
-            return self.embed(a) + self.embed(b)
+            return self.embed(inputs).sum(dim=1)
         if self.input == "embed_concat":
-            return torch.cat([self.embed(a), self.embed(b)], dim=1)
+            return self.embed(inputs).reshape(inputs.shape[0], -1)
         raise ValueError(f"unknown model.input {self.input!r}")
 
+    def hidden(self, x):
+        """Every hidden layer's activations for input vectors x."""
+        out = []
+        for layer in self.layers:
+            x = self.act(layer(x))
+            out.append(x)
+        return out
+
     def head(self, x):
-        """Logits from the input vectors x."""
+        """Outputs from the input vectors x."""
         for layer in self.layers:
             x = self.act(layer(x))
         return self.out(x)
 
-    def forward(self, a, b):
-        return self.head(self.features(a, b))
+    def forward(self, inputs):
+        return self.head(self.features(inputs))
 
 
 def norm_or_identity(layernorm, d):
@@ -117,42 +131,61 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, m, p):
+    def __init__(self, m, shape):
         super().__init__()
         d = m["d_model"]
         if d % m["n_heads"]:
             raise ValueError("model.d_model must be divisible by model.n_heads")
-        self.p = p
-        self.embed = nn.Embedding(p + 1, d)
-        self.pos_embed = nn.Embedding(SEQ_LEN, d)
+        self.embed = nn.Embedding(shape["vocab"], d)
+        self.pos_embed = nn.Embedding(shape["seq_len"], d)
         self.blocks = nn.ModuleList(Block(m) for _ in range(m["n_layers"]))
         self.ln_f = norm_or_identity(m["layernorm"], d)
-        self.unembed = nn.Linear(d, p, bias=False)
+        self.unembed = nn.Linear(d, shape["n_outputs"], bias=False)
 
-    def forward(self, a, b):
-        eq = torch.full_like(a, self.p)
-        tokens = torch.stack([a, b, eq], dim=1)  # (n, 3)
+    def forward(self, tokens):
         x = self.embed(tokens) + self.pos_embed.weight[None, :, :]
         for block in self.blocks:
             x = block(x)
         return self.unembed(self.ln_f(x[:, -1, :]))
 
 
-def build_model(cfg, p):
+def build_model(cfg, shape):
     m = cfg["model"]
     if m["kind"] == "mlp":
-        return Mlp(m, p)
+        return Mlp(m, shape)
     if m["kind"] == "transformer":
-        return Transformer(m, p)
+        return Transformer(m, shape)
     raise ValueError(f"unknown model.kind {m['kind']!r}")
 
 
-def loss_fn(kind, logits, label, p):
+def model_inputs(examples):
+    """The tensor a model reads from an export's examples: tokens or features."""
+    return torch.from_numpy(examples["tokens"] if "tokens" in examples else examples["features"].copy())
+
+
+def loss_target(kind, examples, n_outputs, dtype):
+    """What loss_fn compares the outputs with: class indices for cross-entropy, else one-hot or vector targets."""
+    if "targets" in examples:
+        return torch.from_numpy(examples["targets"].copy()).to(dtype)
+    labels = torch.from_numpy(examples["labels"])
+    return labels if kind == "cross_entropy" else F.one_hot(labels, n_outputs).to(dtype)
+
+
+def loss_fn(kind, outputs, target):
     if kind == "cross_entropy":
-        return F.cross_entropy(logits, label)
+        return F.cross_entropy(outputs, target)
     if kind == "mse":
-        return F.mse_loss(logits, F.one_hot(label, p).to(logits.dtype))
+        return F.mse_loss(outputs, target)
     raise ValueError(f"unknown loss {kind!r}")
+
+
+def rescale_to_norm(params, target_norm):
+    """train.fixed_norm: rescale all parameters together to the global L2 norm target_norm."""
+    with torch.no_grad():
+        norm = math.sqrt(sum(float((p.detach().double() ** 2).sum()) for p in params))
+        if norm > 0:
+            for p in params:
+                p.mul_(target_norm / norm)
 
 
 def match_parameters(model, views):

@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 
-#include "task.h"
 
 bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result) {
     RunConfig cfg;
@@ -34,16 +33,21 @@ typedef struct {
     double per_batch, per_example;
 } ForwardFlops;
 
-static ForwardFlops forward_flops(const ModelConfig *m, int p) {
+static ForwardFlops forward_flops(const ModelConfig *m, const ExampleShape *shape) {
     ForwardFlops flops = {0, 0};
+    double outputs = shape->n_outputs, vocab = shape->vocab, positions = shape->seq_len;
     if (m->kind == MODEL_MLP) {
         double width = m->width, embed = m->embed_dim;
-        if (m->input == INPUT_EMBED_ADD) flops.per_batch = 2.0 * p * embed * width;
-        if (m->input == INPUT_EMBED_CONCAT) flops.per_batch = 4.0 * p * embed * width;
-        flops.per_example = 2.0 * (m->depth - 1) * width * width + 2.0 * width * p;
+        if (m->input == INPUT_EMBED_ADD) flops.per_batch = 2.0 * vocab * embed * width;
+        if (m->input == INPUT_EMBED_CONCAT) flops.per_batch = 2.0 * positions * vocab * embed * width;
+        if (m->input == INPUT_DENSE) flops.per_example = 2.0 * shape->dim * width;
+        flops.per_example += 2.0 * (m->depth - 1) * width * width + 2.0 * width * outputs;
         return flops;
     }
-    double d = m->d_model, f = m->d_mlp, rows = 2.0 * p + 1, seq = SEQ_LEN;
+    /* the first block's table: at most every (position, token) pair; for
+     * "a b =" the last position holds only '=' */
+    double d = m->d_model, f = m->d_mlp, seq = positions;
+    double rows = shape->vocab == shape->n_outputs + 1 ? (seq - 1) * outputs + 1 : seq * vocab;
     double query_rows = m->n_layers == 1 ? 1 : rows;
     flops.per_batch = 2.0 * d * d * (2 * rows + query_rows); /* first block: K, V over the table, Q */
     for (int l = 0; l < m->n_layers; l++) {
@@ -52,24 +56,23 @@ static ForwardFlops forward_flops(const ModelConfig *m, int p) {
         if (l > 0) flops.per_example += 2.0 * d * d * (2 * seq + queries);          /* K, V, Q */
         flops.per_example += 2.0 * 2 * pairs * d + 2.0 * d * d * queries + 2.0 * 2 * d * f * queries;
     }
-    flops.per_example += 2.0 * d * p; /* unembedding */
+    flops.per_example += 2.0 * d * outputs; /* unembedding */
     return flops;
 }
 
 /* A step's backward pass costs twice its forward (weight and input gradients). */
-double step_cost_flops(const RunConfig *cfg) {
-    int n_train = task_train_count(&cfg->task);
+double step_cost_flops(const RunConfig *cfg, const TaskLayout *layout) {
+    int n_train = layout->n_train;
     int batch = cfg->train.batch_size == 0 || cfg->train.batch_size > n_train ? n_train : cfg->train.batch_size;
-    ForwardFlops flops = forward_flops(&cfg->model, cfg->task.p);
+    ForwardFlops flops = forward_flops(&cfg->model, &layout->shape);
     return 3.0 * (flops.per_batch + flops.per_example * batch);
 }
 
 /* Evaluation is a forward pass over the training and the test set. */
-double run_cost_flops(const RunConfig *cfg) {
-    int pairs = task_pair_count(&cfg->task);
-    ForwardFlops flops = forward_flops(&cfg->model, cfg->task.p);
-    double training = step_cost_flops(cfg) * cfg->train.steps;
-    double evaluation = (2 * flops.per_batch + flops.per_example * pairs) *
+double run_cost_flops(const RunConfig *cfg, const TaskLayout *layout) {
+    ForwardFlops flops = forward_flops(&cfg->model, &layout->shape);
+    double training = step_cost_flops(cfg, layout) * cfg->train.steps;
+    double evaluation = (2 * flops.per_batch + flops.per_example * (layout->n_train + layout->n_test)) *
                         ((double)cfg->train.steps / cfg->train.eval_every + 1);
     return training + evaluation;
 }

@@ -16,12 +16,12 @@
 bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result);
 
 /* Estimated floating-point operations of a run: training steps plus
- * evaluations, from the model's shapes and the split sizes. Used to hand
- * out the most expensive points first and for time estimates. */
-double run_cost_flops(const RunConfig *cfg);
+ * evaluations, from the model's shapes and the task's layout (task_layout).
+ * Used to hand out the most expensive points first and for time estimates. */
+double run_cost_flops(const RunConfig *cfg, const TaskLayout *layout);
 
 /* Floating-point operations of one training step's matrix products, as the
  * model computes them (per-token tables once per batch; see point.c). */
-double step_cost_flops(const RunConfig *cfg);
+double step_cost_flops(const RunConfig *cfg, const TaskLayout *layout);
 
 #endif

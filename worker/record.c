@@ -6,17 +6,24 @@
 
 #include "check.h"
 
-int point_result_init(PointResult *r, int n_eval) {
+/* Floats in a record's curve: every series, n_eval each. */
+static size_t curve_floats(int n_eval, int n_rank_layers) {
+    return ((size_t)CURVE_SERIES + (size_t)n_rank_layers) * (size_t)n_eval;
+}
+
+int point_result_init(PointResult *r, int n_eval, int n_rank_layers) {
+    ASSERT(n_eval >= 1 && n_rank_layers >= 0 && n_rank_layers <= MAX_RANK_LAYERS);
     memset(r, 0, sizeof *r);
     r->n_eval = n_eval;
-    r->curve = malloc(sizeof(float) * CURVE_SERIES * (size_t)n_eval);
+    r->n_rank_layers = n_rank_layers;
+    r->curve = malloc(sizeof(float) * curve_floats(n_eval, n_rank_layers));
     if (!r->curve) return -1;
     point_result_clear(r);
     return 0;
 }
 
 void point_result_clear(PointResult *r) {
-    for (int i = 0; i < CURVE_SERIES * r->n_eval; i++) r->curve[i] = NAN;
+    for (size_t i = 0; i < curve_floats(r->n_eval, r->n_rank_layers); i++) r->curve[i] = NAN;
     r->status = POINT_NOT_RUN;
     r->phase = PHASE_NONE;
     for (int k = 0; k < N_ACC_LEVELS; k++) r->train_acc_step[k] = r->test_acc_step[k] = -1;
@@ -52,6 +59,8 @@ void point_result_from_run(PointResult *r, const RunResult *run, const int *eval
         float values[CURVE_SERIES] = {(float)e->train_loss, (float)e->test_loss, (float)e->train_acc,
                                       (float)e->test_acc, (float)e->weight_norm};
         for (int s = 0; s < CURVE_SERIES; s++) r->curve[s * r->n_eval + slot] = values[s];
+        for (int l = 0; l < e->n_ranks && l < r->n_rank_layers; l++)
+            r->curve[(CURVE_SERIES + l) * r->n_eval + slot] = e->feature_rank[l] < 0 ? NAN : (float)e->feature_rank[l];
     }
 }
 
@@ -77,7 +86,9 @@ void point_result_failed(PointResult *r) {
 #define ADD_SIZE(field) +sizeof(((PointResult *)0)->field)
 static const size_t scalar_bytes = 0 SCALARS(ADD_SIZE);
 
-size_t point_result_size(int n_eval) { return scalar_bytes + sizeof(float) * CURVE_SERIES * (size_t)n_eval; }
+size_t point_result_size(int n_eval, int n_rank_layers) {
+    return scalar_bytes + sizeof(float) * curve_floats(n_eval, n_rank_layers);
+}
 
 void point_result_pack(const PointResult *r, unsigned char *out) {
 #define PACK(field)                              \
@@ -85,7 +96,7 @@ void point_result_pack(const PointResult *r, unsigned char *out) {
     out += sizeof r->field;
     SCALARS(PACK)
 #undef PACK
-    memcpy(out, r->curve, sizeof(float) * CURVE_SERIES * (size_t)r->n_eval);
+    memcpy(out, r->curve, sizeof(float) * curve_floats(r->n_eval, r->n_rank_layers));
 }
 
 void point_result_unpack(PointResult *r, const unsigned char *in) {
@@ -94,7 +105,7 @@ void point_result_unpack(PointResult *r, const unsigned char *in) {
     in += sizeof r->field;
     SCALARS(UNPACK)
 #undef UNPACK
-    memcpy(r->curve, in, sizeof(float) * CURVE_SERIES * (size_t)r->n_eval);
+    memcpy(r->curve, in, sizeof(float) * curve_floats(r->n_eval, r->n_rank_layers));
 }
 
 int eval_schedule_length(int steps, int eval_every) {

@@ -23,12 +23,14 @@ typedef struct {
     int32_t steps_run;
     float wall_seconds;
     int n_eval;                          /* length of each curve series */
-    float *curve;                        /* (CURVE_SERIES, n_eval); NaN where not evaluated */
+    int n_rank_layers;                   /* feature-rank series after the CURVE_SERIES (0: none recorded) */
+    float *curve;                        /* (CURVE_SERIES + n_rank_layers, n_eval); NaN where not evaluated,
+                                            and in the rank series of layers the point's model does not have */
 } PointResult;
 
-/* Allocate a record for n_eval evaluations, all NaN / not run. Returns 0 or
- * -1 if memory runs out. */
-int point_result_init(PointResult *r, int n_eval);
+/* Allocate a record for n_eval evaluations and n_rank_layers feature-rank
+ * series, all NaN / not run. Returns 0 or -1 if memory runs out. */
+int point_result_init(PointResult *r, int n_eval, int n_rank_layers);
 
 /* Reset an initialized record to all NaN / not run. */
 void point_result_clear(PointResult *r);
@@ -44,7 +46,7 @@ void point_result_from_run(PointResult *r, const RunResult *run, const int *eval
 void point_result_failed(PointResult *r);
 
 /* Serialized size, and (un)packing into exactly that many bytes. */
-size_t point_result_size(int n_eval);
+size_t point_result_size(int n_eval, int n_rank_layers);
 void point_result_pack(const PointResult *r, unsigned char *out);
 void point_result_unpack(PointResult *r, const unsigned char *in);
 

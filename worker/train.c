@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "check.h"
+#include "error.h"
+#include "feature_rank.h"
 #include "loss.h"
 #include "model.h"
 #include "optimizer.h"
@@ -41,41 +43,112 @@ const char *blas_kernel_hint(void) {
     return blas_kernel_hint_for(blas_core_name(), getenv("OPENBLAS_CORETYPE"), avx512);
 }
 
-/* The fields that decide the model's parameter shapes, as text. */
-static void model_structure_key(const ModelConfig *m, int p, char *key, size_t size) {
-    if (m->kind == MODEL_MLP)
-        snprintf(key, size, "mlp p=%d input=%s width=%d depth=%d embed_dim=%d bias=%d", p,
-                 input_kind_name(m->input), m->width, m->depth, m->embed_dim, m->bias);
+/* The fields that decide the model's parameter shapes, as text. The token
+ * MLP on "a b" and the transformer on "a b =" keep the key they had when
+ * they were the only models, so their initial weights stay the same. */
+static void model_structure_key(const ModelConfig *m, const ExampleShape *shape, char *key, size_t size) {
+    int p = shape->n_outputs;
+    bool pair = shape->seq_len == 2 && shape->vocab == p, equals = shape->seq_len == 3 && shape->vocab == p + 1;
+    if (m->kind == MODEL_MLP && m->input != INPUT_DENSE && pair)
+        snprintf(key, size, "mlp p=%d input=%s width=%d depth=%d embed_dim=%d bias=%d", p, input_kind_name(m->input),
+                 m->width, m->depth, m->embed_dim, m->bias);
+    else if (m->kind == MODEL_MLP)
+        snprintf(key, size, "mlp seq_len=%d vocab=%d dim=%d outputs=%d input=%s width=%d depth=%d embed_dim=%d bias=%d",
+                 shape->seq_len, shape->vocab, shape->dim, p, input_kind_name(m->input), m->width, m->depth,
+                 m->embed_dim, m->bias);
+    else if (equals)
+        snprintf(key, size, "transformer p=%d n_layers=%d d_model=%d n_heads=%d d_mlp=%d layernorm=%d bias=%d", p,
+                 m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm, m->bias);
     else
-        snprintf(key, size, "transformer p=%d n_layers=%d d_model=%d n_heads=%d d_mlp=%d layernorm=%d bias=%d",
-                 p, m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm, m->bias);
+        snprintf(key, size,
+                 "transformer seq_len=%d vocab=%d outputs=%d n_layers=%d d_model=%d n_heads=%d d_mlp=%d layernorm=%d "
+                 "bias=%d",
+                 shape->seq_len, shape->vocab, p, m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm, m->bias);
 }
 
-int run_seeds(const RunConfig *cfg, RunSeeds *seeds) {
-    char key[512], structure[256];
-    snprintf(key, sizeof key, "split op=%s p=%d seed=%d", operation_name(cfg->task.op), cfg->task.p,
-             cfg->train.seed);
+/* The key of the task's split, subset or draw: what its examples depend on
+ * besides the training-set size. */
+static void split_key(const TaskConfig *task, int seed, char *key, size_t size) {
+    switch (task->kind) {
+    case TASK_ARITHMETIC:
+        snprintf(key, size, "split op=%s p=%d seed=%d", operation_name(task->arithmetic.op), task->arithmetic.p, seed);
+        return;
+    case TASK_IMAGES: snprintf(key, size, "split images seed=%d", seed); return;
+    case TASK_TEACHER_STUDENT:
+        snprintf(key, size, "split teacher_student input_dim=%d seed=%d", task->teacher.input_dim, seed);
+        return;
+    case TASK_CARVALHO: snprintf(key, size, "split carvalho dataset=%d seed=%d", task->carvalho.dataset, seed); return;
+    case TASK_KIND_COUNT: break;
+    }
+    ASSERT(!"unknown task kind");
+}
+
+void run_seeds(const RunConfig *cfg, const ExampleShape *shape, RunSeeds *seeds) {
+    char key[512], structure[320];
+    split_key(&cfg->task, cfg->train.seed, key, sizeof key);
     seeds->split = hash_string(key);
-    model_structure_key(&cfg->model, cfg->task.p, structure, sizeof structure);
+    model_structure_key(&cfg->model, shape, structure, sizeof structure);
     snprintf(key, sizeof key, "init %s seed=%d", structure, cfg->train.seed);
     seeds->init = hash_string(key);
-    snprintf(key, sizeof key, "batches split=%016llx data_fraction=%.17g batch_size=%d seed=%d",
-             (unsigned long long)seeds->split, cfg->task.data_fraction, cfg->train.batch_size, cfg->train.seed);
+    if (cfg->task.kind == TASK_ARITHMETIC)
+        snprintf(key, sizeof key, "batches split=%016llx data_fraction=%.17g batch_size=%d seed=%d",
+                 (unsigned long long)seeds->split, cfg->task.arithmetic.data_fraction, cfg->train.batch_size,
+                 cfg->train.seed);
+    else
+        snprintf(key, sizeof key, "batches split=%016llx train_size=%d batch_size=%d seed=%d",
+                 (unsigned long long)seeds->split, cfg->task.train_size, cfg->train.batch_size, cfg->train.seed);
     seeds->batches = hash_string(key);
+}
+
+int run_setup(RunSetup *setup, const RunConfig *cfg, int max_batch, char *err, size_t errlen) {
+    memset(setup, 0, sizeof *setup);
+    TaskLayout layout;
+    if (task_layout(&cfg->task, &layout, err, errlen) != 0) return -1;
+    run_seeds(cfg, &layout.shape, &setup->seeds);
+    if (task_dataset(&setup->data, &cfg->task, setup->seeds.split, err, errlen) != 0) return -1;
+    ASSERT(setup->data.train.n >= 1 && setup->data.test.n >= 1);
+    if (model_create(&setup->model, &cfg->model, &setup->data.train.shape,
+                     max_batch > 0 ? max_batch : setup->data.train.n) != 0) {
+        run_setup_free(setup);
+        return error_format(err, errlen, "out of memory for the model (model.kind = %s, %d training examples)",
+                            model_kind_name(cfg->model.kind), layout.n_train);
+    }
+    model_init(&setup->model, setup->seeds.init);
     return 0;
 }
 
+void run_setup_free(RunSetup *setup) {
+    dataset_free(&setup->data);
+    model_free(&setup->model);
+}
+
+/* Feature ranks of the model's hidden layers over the first n examples of
+ * its last forward pass, into point. */
+static void rank_features(FeatureRank *ranker, const Model *model, int n, EvalPoint *point) {
+    point->n_ranks = model_hidden_layers(model);
+    for (int l = 0; l < point->n_ranks; l++) {
+        int width;
+        const real *hidden = model_hidden(model, l, &width);
+        point->feature_rank[l] = feature_rank_compute(ranker, hidden, n);
+    }
+}
+
 /* Mean loss and accuracy of the model over a whole example set, in chunks
- * of the model's max_batch. */
-static void evaluate(Model *model, const Examples *ex, LossKind loss, double *mean_loss, double *accuracy) {
+ * of the model's max_batch. When ranker is non-NULL the first chunk's first
+ * ranker->max_samples examples (or fewer) are also feature-ranked into
+ * point. */
+static void evaluate(Model *model, const Examples *ex, LossKind loss, double tolerance, double *mean_loss,
+                     double *accuracy, FeatureRank *ranker, EvalPoint *point) {
     double total = 0;
     long correct = 0;
     for (int start = 0; start < ex->n; start += model->max_batch) {
         int n = ex->n - start < model->max_batch ? ex->n - start : model->max_batch;
+        Examples chunk = examples_slice(ex, start, n);
         int hits;
-        model_forward(model, ex->a + start, ex->b + start, n);
-        total += loss_sum(loss, model->logits, ex->label + start, n, model->p, NULL, &hits);
+        model_forward(model, &chunk);
+        total += loss_sum(loss, tolerance, model->outputs, &chunk, NULL, &hits);
         correct += hits;
+        if (start == 0 && ranker) rank_features(ranker, model, n < ranker->max_samples ? n : ranker->max_samples, point);
     }
     *mean_loss = total / ex->n;
     *accuracy = (double)correct / ex->n;
@@ -89,90 +162,103 @@ typedef struct {
     int cursor;
 } BatchStream;
 
-static int next_batch(BatchStream *stream, const Examples *train, int batch, Examples *out) {
+static void next_batch(BatchStream *stream, const Examples *train, int batch, Examples *out) {
     if (stream->cursor >= train->n) {
         rng_shuffle(&stream->rng, stream->order, train->n);
         stream->cursor = 0;
     }
     int n = train->n - stream->cursor < batch ? train->n - stream->cursor : batch;
-    for (int i = 0; i < n; i++) {
-        int k = stream->order[stream->cursor + i];
-        out->a[i] = train->a[k];
-        out->b[i] = train->b[k];
-        out->label[i] = train->label[k];
-    }
+    examples_gather(out, train, stream->order + stream->cursor, n);
     stream->cursor += n;
-    out->n = n;
-    return n;
 }
 
 typedef struct {
-    Dataset data;
-    Model model;
+    RunSetup setup;
     Optimizer optimizer;
-    real *dlogits;
+    real *doutputs;
     BatchStream stream;
     Examples batch;
+    FeatureRank ranker;
 } RunState;
 
 static void run_state_free(RunState *s) {
-    dataset_free(&s->data);
-    model_free(&s->model);
+    run_setup_free(&s->setup);
     optimizer_free(&s->optimizer);
-    free(s->dlogits);
+    free(s->doutputs);
     free(s->stream.order);
-    free(s->batch.a);
-    free(s->batch.b);
-    free(s->batch.label);
+    examples_free(&s->batch);
+    feature_rank_free(&s->ranker);
 }
 
-double batch_gradient(Model *model, LossKind loss, const Examples *batch, real *dlogits, int *hits) {
-    model_forward(model, batch->a, batch->b, batch->n);
-    double mean = loss_sum(loss, model->logits, batch->label, batch->n, model->p, dlogits, hits) / batch->n;
+double batch_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
+                      int *hits) {
+    model_forward(model, batch);
+    double mean = loss_sum(loss, tolerance, model->outputs, batch, doutputs, hits) / batch->n;
     if (isfinite(mean)) {
         model_zero_grad(model);
-        model_backward(model, dlogits, batch->a, batch->b, batch->n);
+        model_backward(model, doutputs, batch);
     }
     return mean;
+}
+
+void update_step(Optimizer *opt, Model *model, double target_norm) {
+    optimizer_step(opt, model->params, model->grads);
+    if (target_norm > 0) params_rescale_to_norm(model->params, model->table.total, target_norm);
+}
+
+/* The largest batch the run's model must take: the training batch, or when
+ * training in minibatches the evaluation chunk (up to EVAL_CHUNK, at least
+ * the feature-rank sample). */
+static int model_batch_rows(const RunConfig *cfg, const TaskLayout *layout, int batch) {
+    if (batch == layout->n_train) return batch;
+    int total = layout->n_train + layout->n_test, chunk = total < EVAL_CHUNK ? total : EVAL_CHUNK;
+    if (cfg->train.feature_rank && chunk < cfg->train.feature_rank_samples)
+        chunk = total < cfg->train.feature_rank_samples ? total : cfg->train.feature_rank_samples;
+    return batch > chunk ? batch : chunk;
 }
 
 int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen) {
     double start_time = now_seconds();
     memset(result, 0, sizeof *result);
     crossings_init(&result->crossings);
-    run_seeds(cfg, &result->seeds);
     RunState s;
     memset(&s, 0, sizeof s);
     const TrainConfig *tc = &cfg->train;
-    int p = cfg->task.p;
+    double tolerance = task_tolerance(&cfg->task);
 
-    if (dataset_create(&s.data, &cfg->task, result->seeds.split) != 0) goto out_of_memory;
-    const Examples *train = &s.data.train, *test = &s.data.test;
-    ASSERT(train->n >= 1 && test->n >= 1);
-    int batch = (tc->batch_size == 0 || tc->batch_size >= train->n) ? train->n : tc->batch_size;
-    bool full_batch = batch == train->n;
-    int total = train->n + test->n;
-    int max_batch = full_batch ? batch : (batch > EVAL_CHUNK ? batch : (total < EVAL_CHUNK ? total : EVAL_CHUNK));
-    if (model_create(&s.model, &cfg->model, p, max_batch) != 0) goto out_of_memory;
-    model_init(&s.model, result->seeds.init);
-    if (optimizer_create(&s.optimizer, &cfg->optimizer, s.model.table.total) != 0) goto out_of_memory;
-    s.dlogits = malloc(sizeof(real) * (size_t)max_batch * (size_t)p);
+    TaskLayout layout;
+    if (task_layout(&cfg->task, &layout, err, errlen) != 0) return -1;
+    int batch = (tc->batch_size == 0 || tc->batch_size >= layout.n_train) ? layout.n_train : tc->batch_size;
+    bool full_batch = batch == layout.n_train;
+    if (run_setup(&s.setup, cfg, model_batch_rows(cfg, &layout, batch), err, errlen) != 0) return -1;
+    result->seeds = s.setup.seeds;
+    Model *model = &s.setup.model;
+    const Examples *train = &s.setup.data.train, *test = &s.setup.data.test;
+    ASSERT(train->n == layout.n_train && test->n == layout.n_test);
+    if (optimizer_create(&s.optimizer, &cfg->optimizer, model->table.total) != 0) goto out_of_memory;
+    s.doutputs = malloc(sizeof(real) * (size_t)model->max_batch * (size_t)model->n_outputs);
     int curve_capacity = tc->steps / tc->eval_every + 2;
     result->curve = malloc(sizeof(EvalPoint) * (size_t)curve_capacity);
-    if (!s.dlogits || !result->curve) goto out_of_memory;
+    if (!s.doutputs || !result->curve) goto out_of_memory;
     if (!full_batch) {
         s.stream.order = malloc(sizeof(int) * (size_t)train->n);
-        s.batch.a = malloc(sizeof(int) * (size_t)batch);
-        s.batch.b = malloc(sizeof(int) * (size_t)batch);
-        s.batch.label = malloc(sizeof(int) * (size_t)batch);
-        if (!s.stream.order || !s.batch.a || !s.batch.b || !s.batch.label) goto out_of_memory;
+        if (!s.stream.order || examples_alloc(&s.batch, &train->shape, batch) != 0) goto out_of_memory;
         for (int i = 0; i < train->n; i++) s.stream.order[i] = i;
         rng_seed(&s.stream.rng, result->seeds.batches);
         s.stream.cursor = train->n;
     }
+    FeatureRank *ranker = NULL;
+    if (tc->feature_rank && model_hidden_layers(model) > 0) {
+        int samples = test->n < tc->feature_rank_samples ? test->n : tc->feature_rank_samples;
+        if (samples >= 2) {
+            if (feature_rank_create(&s.ranker, samples, model->cfg.width) != 0) goto out_of_memory;
+            ranker = &s.ranker;
+        }
+    }
     result->n_train = train->n;
     result->n_test = test->n;
-    result->n_params = s.model.table.total;
+    result->n_params = model->table.total;
+    double target_norm = tc->fixed_norm ? model_weight_norm(model) : 0;
 
     double train_seconds = 0;
     int streak = 0;
@@ -191,7 +277,7 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
             const Examples *ex = full_batch ? train : &s.batch;
             if (!full_batch) next_batch(&s.stream, train, batch, &s.batch);
             int hits;
-            double loss = batch_gradient(&s.model, cfg->loss, ex, s.dlogits, &hits);
+            double loss = batch_gradient(model, cfg->loss, tolerance, ex, s.doutputs, &hits);
             diverged = !isfinite(loss);
             train_seconds += now_seconds() - t0;
             if (full_batch) { /* the step's forward pass is the training-set evaluation */
@@ -201,9 +287,10 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
             }
         }
         if (eval_now || diverged) {
-            if (!have_train_metrics) evaluate(&s.model, train, cfg->loss, &point.train_loss, &point.train_acc);
-            evaluate(&s.model, test, cfg->loss, &point.test_loss, &point.test_acc);
-            point.weight_norm = model_weight_norm(&s.model);
+            if (!have_train_metrics)
+                evaluate(model, train, cfg->loss, tolerance, &point.train_loss, &point.train_acc, NULL, NULL);
+            evaluate(model, test, cfg->loss, tolerance, &point.test_loss, &point.test_acc, ranker, &point);
+            point.weight_norm = model_weight_norm(model);
             ASSERT(result->curve_len < curve_capacity);
             result->curve[result->curve_len++] = point;
             if (!diverged) {
@@ -218,7 +305,7 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
         }
         if (diverged || last || stop) break;
         double t1 = now_seconds();
-        optimizer_step(&s.optimizer, s.model.params, s.model.grads);
+        update_step(&s.optimizer, model, target_norm);
         train_seconds += now_seconds() - t1;
         result->steps_run++;
     }
@@ -236,9 +323,8 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
 out_of_memory:
     run_state_free(&s);
     run_result_free(result);
-    snprintf(err, errlen, "out of memory while setting up the run (p = %d, model.kind = %s)", p,
-             model_kind_name(cfg->model.kind));
-    return -1;
+    return error_format(err, errlen, "out of memory while setting up the run (model.kind = %s, %zu parameters)",
+                        model_kind_name(cfg->model.kind), model->table.total);
 }
 
 void run_result_free(RunResult *result) {

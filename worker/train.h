@@ -11,13 +11,19 @@
 #include "config.h"
 #include "metrics.h"
 #include "model.h"
+#include "optimizer.h"
 #include "task.h"
+
+/* Hidden layers whose feature rank a run can record. */
+#define MAX_RANK_LAYERS MLP_MAX_DEPTH
 
 /* Metrics over the full training and test sets at one step (parameters
  * after `step` updates). */
 typedef struct {
     int step;
     double train_loss, test_loss, train_acc, test_acc, weight_norm;
+    int n_ranks;                        /* hidden layers ranked (train.feature_rank), else 0 */
+    int feature_rank[MAX_RANK_LAYERS];  /* (n_ranks) per hidden layer, on the test set; -1 if it failed */
 } EvalPoint;
 
 typedef enum { RUN_DONE, RUN_DIVERGED, RUN_INTERRUPTED } RunStatus;
@@ -25,9 +31,9 @@ typedef enum { RUN_DONE, RUN_DIVERGED, RUN_INTERRUPTED } RunStatus;
 /* Seeds of the run's random streams, each a hash of the parameters that
  * stream depends on and train.seed (never of a rank or process). */
 typedef struct {
-    uint64_t split;   /* task op, p, seed: nested splits across data fractions */
-    uint64_t init;    /* parameter table (names, shapes), p, seed */
-    uint64_t batches; /* split seed, batch size, seed */
+    uint64_t split;   /* the task's split, subset or draw: task op, p (or the task's own keys), seed */
+    uint64_t init;    /* parameter table (names, shapes), seed */
+    uint64_t batches; /* split seed, training-set size, batch size, seed */
 } RunSeeds;
 
 typedef struct {
@@ -56,24 +62,44 @@ typedef struct {
     void *context;
 } RunHooks;
 
-/* Seeds for a configuration (needs the model's parameter table, so it
- * builds one). Returns 0, or -1 if memory runs out. */
-int run_seeds(const RunConfig *cfg, RunSeeds *seeds);
+/* Seeds for a configuration whose examples have this shape. */
+void run_seeds(const RunConfig *cfg, const ExampleShape *shape, RunSeeds *seeds);
 
-/* Train one configuration (already validated by config_parse). On success
- * returns 0 and fills *result (free with run_result_free). A diverged run
- * is a success with status RUN_DIVERGED. Returns -1 with a message in err
- * only for environment failures (out of memory). hooks may be NULL. */
+/* What a run needs besides its config: the data, set up as the run sets
+ * it up (seeds, split), and a model built for it with max_batch rows. */
+typedef struct {
+    RunSeeds seeds;
+    Dataset data;
+    Model model;
+} RunSetup;
+
+/* Build the data and the initialized model of a run as train_run does, the
+ * model for batches of up to max_batch examples (0: the whole training
+ * set). Returns 0, or -1 with a message (memory, unreadable data). */
+int run_setup(RunSetup *setup, const RunConfig *cfg, int max_batch, char *err, size_t errlen);
+void run_setup_free(RunSetup *setup);
+
+/* Train one configuration (already validated by config_parse and
+ * task_check). On success returns 0 and fills *result (free with
+ * run_result_free). A diverged run is a success with status RUN_DIVERGED.
+ * Returns -1 with a message in err only for environment failures (out of
+ * memory, a data file that cannot be read). hooks may be NULL. */
 int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen);
 
 void run_result_free(RunResult *result);
 
 /* The gradient part of a training step on `batch`: forward, loss and, when
  * the loss is finite, model->grads zeroed and filled by backward (left as
- * they were otherwise: the run has diverged). dlogits (batch->n, p) is
- * scratch. Returns the mean loss over the batch; *hits receives the number
- * of correct predictions. The optimizer update is the caller's. */
-double batch_gradient(Model *model, LossKind loss, const Examples *batch, real *dlogits, int *hits);
+ * they were otherwise: the run has diverged). doutputs (batch->n,
+ * n_outputs) is scratch; tolerance as loss_sum takes it. Returns the mean
+ * loss over the batch; *hits receives the number of correct predictions.
+ * The optimizer update is the caller's. */
+double batch_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
+                      int *hits);
+
+/* One optimizer update, then the norm projection of train.fixed_norm when
+ * target_norm > 0. */
+void update_step(Optimizer *opt, Model *model, double target_norm);
 
 /* Limit OpenBLAS to one thread (one rank, one core). */
 void blas_use_one_thread(void);

@@ -33,6 +33,7 @@ typedef struct {
 
 typedef struct {
     char *text;            /* the sweep file's text, as read */
+    char source[256];      /* names the file in messages */
     char *base_json;       /* the base config: the file without "grid" (compact JSON) */
     uint64_t hash;         /* of the canonical (compact) JSON of the whole sweep */
     RunConfig base;        /* the base config, parsed */
@@ -41,6 +42,8 @@ typedef struct {
     long n_points;
     int n_eval;            /* the shared evaluation schedule */
     int *eval_steps;       /* (n_eval) */
+    int n_rank_layers;     /* feature-rank series per point: the deepest MLP's depth with
+                              train.feature_rank, else 0 */
 } Sweep;
 
 /* Parse and validate a sweep: the base config (every error config_parse
@@ -53,6 +56,12 @@ typedef struct {
  * "sweep.json: grid.weight_decay[2]: optimizer.weight_decay = -1: ..."), the value and what is
  * allowed. `source` names the input in messages. */
 int sweep_parse(Sweep *sweep, const char *text, const char *source, char *err, size_t errlen);
+
+/* Check what the parser cannot: every image file the points read is read
+ * through once (task_check), and each point's sizes against its pools.
+ * Reads files; call it once, before anything is trained or written.
+ * Returns 0, or -1 with one line "<source>: grid point <label>: <what>". */
+int sweep_check_data(const Sweep *sweep, char *err, size_t errlen);
 
 /* Read a file and sweep_parse it; an unreadable file is an error naming the
  * path and the reason. */

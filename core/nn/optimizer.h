@@ -11,8 +11,22 @@
 
 #include <stddef.h>
 
-#include "config.h"
 #include "real.h"
+
+typedef enum { OPT_ADAMW, OPT_SGD, OPTIMIZER_KIND_COUNT } OptimizerKind;
+
+typedef struct {
+    OptimizerKind kind;
+    double lr;
+    double weight_decay;
+    double beta1, beta2;
+    double eps;
+    int warmup_steps;
+    double momentum;    /* sgd */
+} OptimizerConfig;
+
+/* JSON name of an optimizer ("adamw", "sgd"). */
+const char *optimizer_name(OptimizerKind kind);
 
 typedef struct {
     OptimizerConfig cfg;
@@ -30,5 +44,14 @@ double optimizer_lr(const OptimizerConfig *cfg, long step);
 
 /* One update of params (count) from grads (count). */
 void optimizer_step(Optimizer *opt, real *params, const real *grads);
+
+/* Euclidean norm of params (count), accumulated in double. */
+double params_norm(const real *params, size_t count);
+
+/* Norm-constrained training (Omnigrok's "landscape" runs): rescale all
+ * params (count) together, w <- w * target_norm / |w|, so that their
+ * global Euclidean norm is target_norm again after an update. A zero
+ * vector is left as it is. */
+void params_rescale_to_norm(real *params, size_t count, double target_norm);
 
 #endif

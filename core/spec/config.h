@@ -9,45 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "loss.h"
+#include "mlp.h"
+#include "model_config.h"
+#include "optimizer.h"
 #include "task.h"
-
-typedef enum { MODEL_MLP, MODEL_TRANSFORMER } ModelKind;
-typedef enum { INPUT_ONEHOT, INPUT_EMBED_ADD, INPUT_EMBED_CONCAT } InputKind;
-typedef enum { ACT_RELU, ACT_QUADRATIC, ACT_GELU, ACT_TANH } Activation;
-typedef enum { INIT_PYTORCH, INIT_NORMAL } InitKind;
-typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
-typedef enum { OPT_ADAMW, OPT_SGD } OptimizerKind;
-
-typedef struct {
-    ModelKind kind;
-    /* mlp */
-    InputKind input;
-    int width;          /* hidden width N */
-    int depth;          /* number of hidden layers */
-    int embed_dim;      /* embedding width d for embed_add / embed_concat */
-    /* transformer */
-    int n_layers;
-    int d_model;
-    int n_heads;
-    int d_mlp;
-    bool layernorm;
-    /* both */
-    Activation activation;
-    bool bias;          /* mlp: every Linear; transformer: the MLP blocks' Linears */
-    InitKind init_kind;
-    double init_std;    /* for INIT_NORMAL; resolved (never 0) after parsing */
-    double init_scale;  /* alpha: every parameter is multiplied by it */
-} ModelConfig;
-
-typedef struct {
-    OptimizerKind kind;
-    double lr;
-    double weight_decay;
-    double beta1, beta2;
-    double eps;
-    int warmup_steps;
-    double momentum;    /* sgd */
-} OptimizerConfig;
 
 typedef struct {
     int steps;
@@ -56,6 +22,9 @@ typedef struct {
     int seed;
     double early_stop_test_acc;
     int early_stop_patience; /* 0 = no early stop */
+    bool fixed_norm;         /* rescale the parameters to their initial norm after every update */
+    bool feature_rank;       /* record each hidden layer's feature rank at every evaluation */
+    int feature_rank_samples; /* test examples the feature covariance is taken over */
 } TrainConfig;
 
 typedef struct {
@@ -106,7 +75,7 @@ typedef enum {
     CONFIG_KEY_INT,
     CONFIG_KEY_REAL,
     CONFIG_KEY_BOOL,
-    CONFIG_KEY_STRING, /* one of a list of names */
+    CONFIG_KEY_STRING, /* one of a list of names, or a file path */
     CONFIG_KEY_ARRAY   /* optimizer.betas */
 } ConfigKeyType;
 
@@ -128,12 +97,5 @@ void config_format_real(double v, char *buf, size_t size);
  * on failure, with one message in err: "<path>: cannot read: <reason>", or
  * invalid JSON at the position of a NUL byte. */
 char *config_read_file(const char *path, char *err, size_t errlen);
-
-/* Names of enum values, as they appear in JSON. */
-const char *model_kind_name(ModelKind kind);
-const char *input_kind_name(InputKind kind);
-const char *activation_name(Activation act);
-const char *loss_name(LossKind kind);
-const char *optimizer_name(OptimizerKind kind);
 
 #endif

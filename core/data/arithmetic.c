@@ -1,4 +1,4 @@
-#include "task.h"
+#include "arithmetic.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,36 +73,36 @@ int operation_apply(Operation op, int x_in, int y_in, int p) {
     return (int)(r % m);
 }
 
-int task_pair_count(const TaskConfig *task) {
+static const char *const sequence_format_names[SEQUENCE_FORMAT_COUNT] = {[SEQUENCE_PAIR] = "a b",
+                                                                           [SEQUENCE_EQUALS] = "a b ="};
+
+const char *sequence_format_name(SequenceFormat format) {
+    ASSERT((unsigned)format < (unsigned)SEQUENCE_FORMAT_COUNT);
+    return sequence_format_names[format];
+}
+
+int arithmetic_pair_count(const ArithmeticConfig *task) {
     int count = 0;
     for (int y = 0; y < task->p; y++) count += operation_defined(task->op, 0, y) ? task->p : 0;
     return count;
 }
 
-int task_train_count(const TaskConfig *task) {
-    return (int)(task->data_fraction * (double)task_pair_count(task));
+int arithmetic_train_count(const ArithmeticConfig *task) {
+    return (int)(task->data_fraction * (double)arithmetic_pair_count(task));
 }
 
-static int examples_alloc(Examples *ex, int n) {
-    ex->n = n;
-    ex->a = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-    ex->b = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-    ex->label = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-    return (ex->a && ex->b && ex->label) ? 0 : -1;
+ExampleShape arithmetic_shape(const ArithmeticConfig *task) {
+    bool equals = task->sequence == SEQUENCE_EQUALS;
+    return (ExampleShape){.seq_len = equals ? 3 : 2, .vocab = equals ? task->p + 1 : task->p, .dim = 0,
+                          .target = TARGET_CLASS, .n_outputs = task->p};
 }
 
-static void examples_free(Examples *ex) {
-    free(ex->a);
-    free(ex->b);
-    free(ex->label);
-    memset(ex, 0, sizeof *ex);
-}
-
-int dataset_create(Dataset *ds, const TaskConfig *task, uint64_t split_seed) {
+int arithmetic_dataset(Dataset *ds, const ArithmeticConfig *task, uint64_t split_seed) {
     memset(ds, 0, sizeof *ds);
-    int p = task->p, total = task_pair_count(task), n_train = task_train_count(task);
+    int p = task->p, total = arithmetic_pair_count(task), n_train = arithmetic_train_count(task);
+    ExampleShape shape = arithmetic_shape(task);
     int *order = malloc(sizeof(int) * (size_t)total);
-    if (!order || examples_alloc(&ds->train, n_train) || examples_alloc(&ds->test, total - n_train)) {
+    if (!order || examples_alloc(&ds->train, &shape, n_train) || examples_alloc(&ds->test, &shape, total - n_train)) {
         free(order);
         dataset_free(ds);
         return -1;
@@ -118,15 +118,13 @@ int dataset_create(Dataset *ds, const TaskConfig *task, uint64_t split_seed) {
     for (int i = 0; i < total; i++) {
         Examples *ex = i < n_train ? &ds->train : &ds->test;
         int j = i < n_train ? i : i - n_train;
-        ex->a[j] = order[i] / p;
-        ex->b[j] = order[i] % p;
-        ex->label[j] = operation_apply(task->op, ex->a[j], ex->b[j], p);
+        int a = order[i] / p, b = order[i] % p;
+        int *tokens = ex->tokens + (long)j * shape.seq_len;
+        tokens[0] = a;
+        tokens[1] = b;
+        if (shape.seq_len == 3) tokens[2] = p; /* '=' */
+        ex->labels[j] = operation_apply(task->op, a, b, p);
     }
     free(order);
     return 0;
-}
-
-void dataset_free(Dataset *ds) {
-    examples_free(&ds->train);
-    examples_free(&ds->test);
 }

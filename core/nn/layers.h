@@ -9,8 +9,12 @@
 
 #include <stdbool.h>
 
-#include "config.h"
 #include "real.h"
+
+typedef enum { ACT_RELU, ACT_QUADRATIC, ACT_GELU, ACT_TANH, ACTIVATION_COUNT } Activation;
+
+/* JSON name of an activation ("relu", "quadratic", "gelu", "tanh"). */
+const char *activation_name(Activation act);
 
 /* out = in · weightᵀ + bias.
  * out (n, out_dim) row stride out_dim; in (n, in_dim) row stride in_stride

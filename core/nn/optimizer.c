@@ -3,6 +3,15 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "check.h"
+
+static const char *const optimizer_names[OPTIMIZER_KIND_COUNT] = {[OPT_ADAMW] = "adamw", [OPT_SGD] = "sgd"};
+
+const char *optimizer_name(OptimizerKind kind) {
+    ASSERT((unsigned)kind < (unsigned)OPTIMIZER_KIND_COUNT);
+    return optimizer_names[kind];
+}
+
 int optimizer_create(Optimizer *opt, const OptimizerConfig *cfg, size_t count) {
     opt->cfg = *cfg;
     opt->count = count;
@@ -57,4 +66,18 @@ void optimizer_step(Optimizer *opt, real *params, const real *grads) {
         adamw_step(opt, params, grads, lr);
     else
         sgd_step(opt, params, grads, lr);
+}
+
+double params_norm(const real *params, size_t count) {
+    double sum = 0;
+    for (size_t i = 0; i < count; i++) sum += (double)params[i] * params[i];
+    return sqrt(sum);
+}
+
+void params_rescale_to_norm(real *params, size_t count, double target_norm) {
+    ASSERT(target_norm > 0);
+    double norm = params_norm(params, count);
+    if (!(norm > 0)) return;
+    real factor = (real)(target_norm / norm);
+    for (size_t i = 0; i < count; i++) params[i] *= factor;
 }

@@ -27,14 +27,20 @@
 /* Room for a point's label in messages. */
 #define LABEL_CAPACITY 512
 
-/* The required axes, by their short names. */
-static const char *const short_names[] = {"data_fraction", "weight_decay", "init_scale", "seed"};
-static const char *const short_paths[] = {"task.data_fraction", "optimizer.weight_decay", "model.init_scale",
-                                          "train.seed"};
+/* The axes with short names: the data axis (data_fraction for the
+ * arithmetic task, train_size for the others), then the axes every sweep
+ * has. */
+static const char *const short_names[] = {"data_fraction", "train_size", "weight_decay", "init_scale", "seed"};
+static const char *const short_paths[] = {"task.data_fraction", "task.train_size", "optimizer.weight_decay",
+                                          "model.init_scale", "train.seed"};
 _Static_assert(sizeof short_names == sizeof short_paths, "one path per short axis name");
+#define FIRST_COMMON_AXIS 2 /* short_names[2..] are required in every sweep */
 
-/* Keys that fix the evaluation schedule, which every point shares. */
+/* Keys that cannot be axes: the evaluation schedule, which every point
+ * shares, and the task kind, which decides the data axis, and the feature
+ * ranks recorded, which decide the file's layout. */
 static const char *const schedule_paths[] = {"train.steps", "train.eval_every"};
+static const char *const fixed_paths[] = {"task.kind", "train.feature_rank"};
 
 #define AXIS_FORMS "a non-empty array of values, {\"linspace\": [a, b, n]} or {\"logspace\": [a, b, n]}"
 
@@ -123,8 +129,8 @@ static int resolve_axis(Sweep *sweep, const AxisInput *inputs, const cJSON *memb
         if (*hint) return error_format(err, errlen, "%s: unknown axis grid.%s = %s (did you mean %s?)", source, written,
                                value, hint);
         return error_format(err, errlen,
-                    "%s: unknown axis grid.%s = %s (an axis is data_fraction, weight_decay, init_scale, seed or "
-                    "the dotted path of a scalar config key; see groksweep train --help)",
+                    "%s: unknown axis grid.%s = %s (an axis is data_fraction, train_size, weight_decay, init_scale, "
+                    "seed or the dotted path of a scalar config key; see groksweep train --help)",
                     source, written, value);
     }
     if (type == CONFIG_KEY_ARRAY)
@@ -136,6 +142,11 @@ static int resolve_axis(Sweep *sweep, const AxisInput *inputs, const cJSON *memb
                         "%s: grid.%s: %s cannot be an axis: every grid point shares one evaluation schedule (the "
                         "curves' eval_step coordinate); set it in the base config",
                         source, written, path);
+    for (int i = 0; i < COUNT_OF(fixed_paths); i++)
+        if (strcmp(path, fixed_paths[i]) == 0)
+            return error_format(err, errlen, "%s: grid.%s: %s cannot be an axis: it decides the layout of the sweep "
+                                "and its file; set it in the base config (one sweep per value)",
+                                source, written, path);
     const char *dot = strrchr(path, '.');
     const char *name = dot ? dot + 1 : path;
     ASSERT(strlen(path) < sizeof axis->path);
@@ -327,12 +338,15 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
         n_points *= lengths[a];
         sweep->n_axes++;
     }
+    int data_axis = sweep->base.task.kind == TASK_ARITHMETIC ? 0 : 1;
     for (int r = 0; r < COUNT_OF(short_names); r++) {
+        if (r < FIRST_COMMON_AXIS && r != data_axis) continue;
         bool found = false;
         for (int a = 0; a < sweep->n_axes; a++) found = found || strcmp(sweep->axes[a].path, short_paths[r]) == 0;
         if (!found)
-            return error_format(err, errlen, "%s: grid: missing axis %s (required axes: data_fraction, weight_decay, "
-                        "init_scale, seed)", source, short_names[r]);
+            return error_format(err, errlen, "%s: grid: missing axis %s (required axes for task.kind \"%s\": %s, "
+                                "weight_decay, init_scale, seed)", source, short_names[r],
+                                task_kind_name(sweep->base.task.kind), short_names[data_axis]);
     }
     if (n_points > SWEEP_MAX_POINTS) {
         char sizes[LABEL_CAPACITY] = "", count[32];
@@ -373,6 +387,18 @@ static int fill_eval_steps(Sweep *sweep, const char *source, char *err, size_t e
     return 0;
 }
 
+/* The feature-rank series every record holds: the largest model.depth
+ * of the grid when train.feature_rank is on (it cannot be an axis), else 0. */
+static int rank_layers(const Sweep *sweep) {
+    if (!sweep->base.train.feature_rank) return 0;
+    int depth = sweep->base.model.depth;
+    for (int a = 0; a < sweep->n_axes; a++)
+        if (strcmp(sweep->axes[a].path, "model.depth") == 0)
+            for (int i = 0; i < sweep->axes[a].length; i++)
+                if (sweep->axes[a].numbers[i] > depth) depth = (int)sweep->axes[a].numbers[i];
+    return depth;
+}
+
 /* Parse the sweep whose JSON tree (an object) is root: every step but the
  * JSON syntax. Detaches "grid" from root. Returns 0 or -1. */
 static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *source, char *err, size_t errlen) {
@@ -403,6 +429,7 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
     else if (config_parse(&sweep->base, sweep->base_json, source, NULL, 0, err, errlen) == 0 &&
              parse_grid(sweep, grid, source, err, errlen) == 0)
         rc = fill_eval_steps(sweep, source, err, errlen);
+    if (rc == 0) sweep->n_rank_layers = rank_layers(sweep);
     cJSON_Delete(grid);
     return rc;
 }
@@ -410,6 +437,7 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
 int sweep_parse(Sweep *sweep, const char *text, const char *source, char *err, size_t errlen) {
     ASSERT(sweep && text && source && (err || errlen == 0));
     memset(sweep, 0, sizeof *sweep);
+    snprintf(sweep->source, sizeof sweep->source, "%s", source);
     cJSON *root = cJSON_ParseWithOpts(text, NULL, true);
     int rc;
     if (cJSON_IsObject(root)) {
@@ -454,6 +482,46 @@ void sweep_free(Sweep *sweep) {
     free(sweep->base_json);
     free(sweep->eval_steps);
     memset(sweep, 0, sizeof *sweep);
+}
+
+/* The image files a sweep's points read, each checked once. */
+typedef struct {
+    ImagesConfig files;
+    ImagesInfo info;
+} CheckedImages;
+
+#define MAX_IMAGE_FILE_SETS 16
+
+int sweep_check_data(const Sweep *sweep, char *err, size_t errlen) {
+    if (sweep->base.task.kind != TASK_IMAGES) return 0; /* the other tasks' rules need no files */
+    CheckedImages checked[MAX_IMAGE_FILE_SETS];
+    int n_checked = 0;
+    for (long p = 0; p < sweep->n_points; p++) {
+        RunConfig cfg;
+        char message[MESSAGE_CAPACITY], label[LABEL_CAPACITY];
+        if (sweep_point_config(sweep, p, &cfg, message, sizeof message) != 0)
+            return error_format(err, errlen, "%s", message);
+        const TaskConfig *task = &cfg.task;
+        int found = -1;
+        for (int i = 0; i < n_checked && found < 0; i++)
+            if (memcmp(&checked[i].files, &task->images, sizeof task->images) == 0) found = i;
+        int rc = 0;
+        if (found < 0 && n_checked == MAX_IMAGE_FILE_SETS) {
+            rc = task_check(task, message, sizeof message);
+        } else if (found < 0) {
+            memcpy(&checked[n_checked].files, &task->images, sizeof task->images);
+            rc = images_check(&task->images, 1, 0, &checked[n_checked].info, message, sizeof message);
+            found = n_checked++;
+        }
+        if (rc == 0 && found >= 0)
+            rc = images_check_sizes(&task->images, &checked[found].info, task->train_size, task->test_size, message,
+                                    sizeof message);
+        if (rc != 0) {
+            sweep_point_label(sweep, p, label, sizeof label);
+            return error_format(err, errlen, "%s: grid point %s: %s", sweep->source, label, message);
+        }
+    }
+    return 0;
 }
 
 void sweep_point_indices(const Sweep *sweep, long point, int *indices) {

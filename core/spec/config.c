@@ -30,7 +30,10 @@
 #define LIST_TEXT_CAPACITY 512
 
 /* Enum-typed members are read and written through an int pointer. */
+_Static_assert(sizeof(TaskKind) == sizeof(int), "TaskKind must be int-sized");
 _Static_assert(sizeof(Operation) == sizeof(int), "Operation must be int-sized");
+_Static_assert(sizeof(SequenceFormat) == sizeof(int), "SequenceFormat must be int-sized");
+_Static_assert(sizeof(SubsetKind) == sizeof(int), "SubsetKind must be int-sized");
 _Static_assert(sizeof(ModelKind) == sizeof(int), "ModelKind must be int-sized");
 _Static_assert(sizeof(InputKind) == sizeof(int), "InputKind must be int-sized");
 _Static_assert(sizeof(Activation) == sizeof(int), "Activation must be int-sized");
@@ -38,65 +41,57 @@ _Static_assert(sizeof(InitKind) == sizeof(int), "InitKind must be int-sized");
 _Static_assert(sizeof(LossKind) == sizeof(int), "LossKind must be int-sized");
 _Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind must be int-sized");
 
-static const char *const model_kind_names[] = {[MODEL_MLP] = "mlp", [MODEL_TRANSFORMER] = "transformer"};
-static const char *const input_kind_names[] = {
-    [INPUT_ONEHOT] = "onehot", [INPUT_EMBED_ADD] = "embed_add", [INPUT_EMBED_CONCAT] = "embed_concat"};
-static const char *const activation_names[] = {
-    [ACT_RELU] = "relu", [ACT_QUADRATIC] = "quadratic", [ACT_GELU] = "gelu", [ACT_TANH] = "tanh"};
-static const char *const init_kind_names[] = {[INIT_PYTORCH] = "pytorch", [INIT_NORMAL] = "normal"};
-static const char *const loss_names[] = {[LOSS_CROSS_ENTROPY] = "cross_entropy", [LOSS_MSE] = "mse"};
-static const char *const optimizer_names[] = {[OPT_ADAMW] = "adamw", [OPT_SGD] = "sgd"};
-
-const char *model_kind_name(ModelKind kind) {
-    ASSERT((unsigned)kind < (unsigned)COUNT_OF(model_kind_names));
-    return model_kind_names[kind];
-}
-
-const char *input_kind_name(InputKind kind) {
-    ASSERT((unsigned)kind < (unsigned)COUNT_OF(input_kind_names));
-    return input_kind_names[kind];
-}
-
-const char *activation_name(Activation act) {
-    ASSERT((unsigned)act < (unsigned)COUNT_OF(activation_names));
-    return activation_names[act];
-}
-
-const char *loss_name(LossKind kind) {
-    ASSERT((unsigned)kind < (unsigned)COUNT_OF(loss_names));
-    return loss_names[kind];
-}
-
-const char *optimizer_name(OptimizerKind kind) {
-    ASSERT((unsigned)kind < (unsigned)COUNT_OF(optimizer_names));
-    return optimizer_names[kind];
-}
-
-/* Name lookups by int, one per enum field of the table. */
+/* Name lookups by int, one per enum field of the table; each module owns
+ * the names of its own enums. */
+static const char *task_kind_name_of(int value) { return task_kind_name((TaskKind)value); }
 static const char *operation_name_of(int value) { return operation_name((Operation)value); }
+static const char *sequence_name_of(int value) { return sequence_format_name((SequenceFormat)value); }
+static const char *subset_name_of(int value) {
+    static const char *const names[] = {[SUBSET_FIRST] = "first", [SUBSET_RANDOM] = "random"};
+    ASSERT((unsigned)value < (unsigned)COUNT_OF(names));
+    return names[value];
+}
 static const char *model_kind_name_of(int value) { return model_kind_name((ModelKind)value); }
 static const char *input_kind_name_of(int value) { return input_kind_name((InputKind)value); }
 static const char *activation_name_of(int value) { return activation_name((Activation)value); }
 static const char *loss_name_of(int value) { return loss_name((LossKind)value); }
 static const char *optimizer_name_of(int value) { return optimizer_name((OptimizerKind)value); }
-static const char *init_kind_name_of(int value) {
-    ASSERT((unsigned)value < (unsigned)COUNT_OF(init_kind_names));
-    return init_kind_names[value];
-}
+static const char *init_kind_name_of(int value) { return init_kind_name((InitKind)value); }
+
+/* Debian's dataset-fashion-mnist package: the default image files. */
+#define FASHION_MNIST "/usr/share/datasets/fashion-mnist/"
 
 typedef enum {
     TYPE_INT,       /* JSON number with an integral value, stored as int */
     TYPE_REAL,      /* JSON number, stored as double */
     TYPE_BOOL,      /* JSON true / false, stored as bool */
     TYPE_ENUM,      /* JSON string from a list of names, stored as int */
-    TYPE_REAL_PAIR  /* JSON array of two numbers, stored as two doubles */
+    TYPE_REAL_PAIR, /* JSON array of two numbers, stored as two doubles */
+    TYPE_PATH       /* JSON string naming a file, stored in char[DATA_PATH_CAPACITY] */
 } FieldType;
 
 /* Row ids of the schema table, in schema (and JSON output) order. */
 typedef enum {
+    F_TASK_KIND,
     F_TASK_OP,
     F_TASK_P,
     F_TASK_DATA_FRACTION,
+    F_TASK_SEQUENCE,
+    F_TASK_TRAIN_SIZE,
+    F_TASK_TEST_SIZE,
+    F_TASK_TRAIN_IMAGES,
+    F_TASK_TRAIN_LABELS,
+    F_TASK_TEST_IMAGES,
+    F_TASK_TEST_LABELS,
+    F_TASK_SUBSET,
+    F_TASK_INPUT_DIM,
+    F_TASK_OUTPUT_DIM,
+    F_TASK_TEACHER_WIDTH,
+    F_TASK_TEACHER_DEPTH,
+    F_TASK_TEACHER_SEED,
+    F_TASK_TOLERANCE,
+    F_TASK_DATASET,
+    F_TASK_IMBALANCE,
     F_MODEL_KIND,
     F_MODEL_INPUT,
     F_MODEL_WIDTH,
@@ -126,6 +121,9 @@ typedef enum {
     F_TRAIN_SEED,
     F_TRAIN_EARLY_STOP_TEST_ACC,
     F_TRAIN_EARLY_STOP_PATIENCE,
+    F_TRAIN_FIXED_NORM,
+    F_TRAIN_FEATURE_RANK,
+    F_TRAIN_FEATURE_RANK_SAMPLES,
     F_PHASE_THRESHOLD,
     F_PHASE_DELAY_STEPS,
     FIELD_COUNT
@@ -143,6 +141,7 @@ typedef struct {
     double default_value;         /* number, 0/1 for bool, enum value; first of a pair */
     double default_second;        /* TYPE_REAL_PAIR: second default */
     const char *default_note;     /* kind-dependent default, described for config_help() */
+    const char *default_text;     /* TYPE_PATH: the default path */
     /* The field applies only when the enum field `selector` has a value
      * whose bit is set in selector_mask (and `selector` itself applies);
      * selector_mask == 0 means it always applies. Setting a field that does
@@ -159,24 +158,90 @@ typedef struct {
 #define TRANSFORMER_ONLY .selector = F_MODEL_KIND, .selector_mask = 1u << MODEL_TRANSFORMER
 #define ADAMW_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_ADAMW
 #define SGD_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_SGD
+#define ARITHMETIC_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_ARITHMETIC
+#define IMAGES_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_IMAGES
+#define TEACHER_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_TEACHER_STUDENT
+#define CARVALHO_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_CARVALHO
+#define SIZED_TASKS \
+    .selector = F_TASK_KIND, .selector_mask = 1u << TASK_IMAGES | 1u << TASK_TEACHER_STUDENT | 1u << TASK_CARVALHO
+#define PATH_FIELD(id, key, member, file, what)                                                              \
+    [id] = {key, .type = TYPE_PATH, MEMBER(member), .default_text = FASHION_MNIST file, IMAGES_ONLY,          \
+            .help = what " (IDX format, gzip'd or raw); the default is Debian's dataset-fashion-mnist."}
 
 static const Field fields[FIELD_COUNT] = {
-    [F_TASK_OP] = {"task.op", ENUM_OF(operation_name_of, OP_COUNT), MEMBER(task.op), .default_value = OP_ADD,
+    [F_TASK_KIND] = {"task.kind", ENUM_OF(task_kind_name_of, TASK_KIND_COUNT), MEMBER(task.kind),
+                     .default_value = TASK_ARITHMETIC,
+                     .help = "Where the examples come from: x op y mod p, images from IDX files, a random teacher "
+                             "MLP (regression), or Carvalho et al.'s Gaussian subclasses."},
+    [F_TASK_OP] = {"task.op", ENUM_OF(operation_name_of, OP_COUNT), MEMBER(task.arithmetic.op),
+                   .default_value = OP_ADD, ARITHMETIC_ONLY,
                    .help = "Operation; the label of (a, b) is (a op b) mod p."},
-    [F_TASK_P] = {"task.p", INT_RANGE(2, 2000), MEMBER(task.p), .default_value = 59,
+    [F_TASK_P] = {"task.p", INT_RANGE(2, 2000), MEMBER(task.arithmetic.p), .default_value = 59, ARITHMETIC_ONLY,
                   .help = "Modulus p; must be prime for operations that divide (x/y)."},
-    [F_TASK_DATA_FRACTION] = {"task.data_fraction", .type = TYPE_REAL, MEMBER(task.data_fraction), .min = 0,
-                              .max = 1, .min_open = true, .max_open = true, .default_value = 0.3,
+    [F_TASK_DATA_FRACTION] = {"task.data_fraction", .type = TYPE_REAL, MEMBER(task.arithmetic.data_fraction),
+                              .min = 0, .max = 1, .min_open = true, .max_open = true, .default_value = 0.3,
+                              ARITHMETIC_ONLY,
                               .help = "Fraction of all (a, b) pairs used for training; the rest is the test set."},
-    [F_MODEL_KIND] = {"model.kind", ENUM_OF(model_kind_name_of, COUNT_OF(model_kind_names)), MEMBER(model.kind),
+    [F_TASK_SEQUENCE] = {"task.sequence", ENUM_OF(sequence_name_of, SEQUENCE_FORMAT_COUNT),
+                         MEMBER(task.arithmetic.sequence), .default_value = SEQUENCE_PAIR, ARITHMETIC_ONLY,
+                         .default_note = "\"a b\" for mlp, \"a b =\" for transformer",
+                         .help = "Tokens of an example: a and b, or a, b and '=' (token p)."},
+    [F_TASK_TRAIN_SIZE] = {"task.train_size", INT_RANGE(1, 100000000), MEMBER(task.train_size),
+                           .default_value = 1000, SIZED_TASKS,
+                           .default_note = "1000 for images, 100 for teacher_student, 400 for carvalho",
+                           .help = "Training-set size N."},
+    [F_TASK_TEST_SIZE] = {"task.test_size", INT_RANGE(0, 100000000), MEMBER(task.test_size), .default_value = 0,
+                          SIZED_TASKS,
+                          .default_note = "0 (the whole test pool) for images, 100 for teacher_student, 10000 for "
+                                          "carvalho",
+                          .help = "Test-set size; for images the first ones of the test pool, 0 = all of it."},
+    PATH_FIELD(F_TASK_TRAIN_IMAGES, "task.train_images", task.images.train_images, "train-images-idx3-ubyte.gz",
+               "Images of the training pool"),
+    PATH_FIELD(F_TASK_TRAIN_LABELS, "task.train_labels", task.images.train_labels, "train-labels-idx1-ubyte.gz",
+               "Labels of the training pool"),
+    PATH_FIELD(F_TASK_TEST_IMAGES, "task.test_images", task.images.test_images, "t10k-images-idx3-ubyte.gz",
+               "Images of the test pool"),
+    PATH_FIELD(F_TASK_TEST_LABELS, "task.test_labels", task.images.test_labels, "t10k-labels-idx1-ubyte.gz",
+               "Labels of the test pool"),
+    [F_TASK_SUBSET] = {"task.subset", ENUM_OF(subset_name_of, 2), MEMBER(task.images.subset),
+                       .default_value = SUBSET_FIRST, IMAGES_ONLY,
+                       .help = "Which train_size images of the training pool: the first ones (Omnigrok), or a "
+                               "random subset seeded by train.seed (nested across sizes)."},
+    [F_TASK_INPUT_DIM] = {"task.input_dim", INT_RANGE(1, 65536), MEMBER(task.teacher.input_dim), .default_value = 5,
+                          TEACHER_ONLY, .help = "Input dimension D of the teacher; inputs are drawn from N(0, I)."},
+    [F_TASK_OUTPUT_DIM] = {"task.output_dim", INT_RANGE(1, 65536), MEMBER(task.teacher.output_dim),
+                           .default_value = 5, TEACHER_ONLY, .help = "Output dimension of the teacher."},
+    [F_TASK_TEACHER_WIDTH] = {"task.teacher_width", INT_RANGE(1, 65536), MEMBER(task.teacher.width),
+                              .default_value = 100, TEACHER_ONLY,
+                              .help = "Hidden width of the teacher, a tanh MLP with biases and PyTorch's "
+                                      "initialization."},
+    [F_TASK_TEACHER_DEPTH] = {"task.teacher_depth", INT_RANGE(1, 16), MEMBER(task.teacher.depth), .default_value = 2,
+                              TEACHER_ONLY, .help = "Hidden layers of the teacher."},
+    [F_TASK_TEACHER_SEED] = {"task.teacher_seed", INT_RANGE(0, 2147483647), MEMBER(task.teacher.seed),
+                             .default_value = 0, TEACHER_ONLY,
+                             .help = "Seed of the teacher's weights (the inputs follow train.seed)."},
+    [F_TASK_TOLERANCE] = {"task.tolerance", .type = TYPE_REAL, MEMBER(task.teacher.tolerance), .min = 0,
+                          .max = INFINITY, .min_open = true, .max_open = true, .default_value = 1e-3, TEACHER_ONLY,
+                          .help = "A prediction counts as correct (accuracy) when its mean squared error is below "
+                                  "this."},
+    [F_TASK_DATASET] = {"task.dataset", INT_RANGE(1, 2), MEMBER(task.carvalho.dataset), .default_value = 1,
+                        CARVALHO_ONLY,
+                        .help = "Carvalho et al.'s dataset: 1 (equidistant, 4 classes of 2 subclasses) or 2 "
+                                "(equivariant, 4 classes of 10)."},
+    [F_TASK_IMBALANCE] = {"task.imbalance", .type = TYPE_REAL, MEMBER(task.carvalho.imbalance), .min = 0, .max = 1,
+                          .default_value = 1, CARVALHO_ONLY,
+                          .help = "Imbalance f: half the subclasses of each class get weight f in the training "
+                                  "set, the rest weight 1 (1 = balanced, 0 = absent)."},
+    [F_MODEL_KIND] = {"model.kind", ENUM_OF(model_kind_name_of, MODEL_TRANSFORMER + 1), MEMBER(model.kind),
                       .default_value = MODEL_MLP, .help = "Architecture."},
-    [F_MODEL_INPUT] = {"model.input", ENUM_OF(input_kind_name_of, COUNT_OF(input_kind_names)),
-                       MEMBER(model.input), .default_value = INPUT_ONEHOT, MLP_ONLY,
-                       .help = "MLP input: concatenated one-hots of a and b, or the sum or the "
-                               "concatenation of learned embeddings."},
+    [F_MODEL_INPUT] = {"model.input", ENUM_OF(input_kind_name_of, INPUT_DENSE + 1), MEMBER(model.input),
+                       .default_value = INPUT_ONEHOT, MLP_ONLY,
+                       .default_note = "\"onehot\" for arithmetic, \"dense\" for the other tasks",
+                       .help = "MLP input: for token tasks the concatenated one-hots of the tokens, or the sum or "
+                               "the concatenation of learned embeddings; for the other tasks their features."},
     [F_MODEL_WIDTH] = {"model.width", INT_RANGE(1, 65536), MEMBER(model.width), .default_value = 256, MLP_ONLY,
                        .help = "Hidden width N of every MLP hidden layer."},
-    [F_MODEL_DEPTH] = {"model.depth", INT_RANGE(1, 16), MEMBER(model.depth), .default_value = 1, MLP_ONLY,
+    [F_MODEL_DEPTH] = {"model.depth", INT_RANGE(1, MLP_MAX_DEPTH), MEMBER(model.depth), .default_value = 1, MLP_ONLY,
                        .help = "Number of hidden layers of the MLP."},
     [F_MODEL_EMBED_DIM] = {"model.embed_dim", INT_RANGE(1, 65536), MEMBER(model.embed_dim),
                            .default_value = 128, .selector = F_MODEL_INPUT,
@@ -192,15 +257,16 @@ static const Field fields[FIELD_COUNT] = {
                        TRANSFORMER_ONLY, .help = "Hidden width of each block's MLP."},
     [F_MODEL_LAYERNORM] = {"model.layernorm", .type = TYPE_BOOL, MEMBER(model.layernorm), .default_value = 0,
                            TRANSFORMER_ONLY, .help = "Use LayerNorm in the transformer."},
-    [F_MODEL_ACTIVATION] = {"model.activation", ENUM_OF(activation_name_of, COUNT_OF(activation_names)),
+    [F_MODEL_ACTIVATION] = {"model.activation", ENUM_OF(activation_name_of, ACTIVATION_COUNT),
                             MEMBER(model.activation), .default_value = ACT_QUADRATIC,
-                            .default_note = "\"quadratic\" for mlp, \"relu\" for transformer",
+                            .default_note = "\"quadratic\" for mlp on arithmetic, \"relu\" otherwise",
                             .help = "Nonlinearity of the hidden layers (quadratic: x^2)."},
     [F_MODEL_BIAS] = {"model.bias", .type = TYPE_BOOL, MEMBER(model.bias), .default_value = 0,
-                      .default_note = "false for mlp, true for transformer",
+                      .default_note = "false for mlp on arithmetic, true otherwise",
                       .help = "Bias terms: every Linear of the MLP; the Linears of the transformer's MLP blocks."},
-    [F_MODEL_INIT_KIND] = {"model.init.kind", ENUM_OF(init_kind_name_of, COUNT_OF(init_kind_names)),
+    [F_MODEL_INIT_KIND] = {"model.init.kind", ENUM_OF(init_kind_name_of, INIT_NORMAL + 1),
                            MEMBER(model.init_kind), .default_value = INIT_NORMAL,
+                           .default_note = "\"pytorch\" for mlp on dense inputs, \"normal\" otherwise",
                            .help = "Initialization: PyTorch's default, or weights drawn from N(0, std^2)."},
     [F_MODEL_INIT_STD] = {"model.init.std", .type = TYPE_REAL, MEMBER(model.init_std), .min = 0,
                           .max = INFINITY, .min_open = true, .max_open = true,
@@ -210,9 +276,10 @@ static const Field fields[FIELD_COUNT] = {
     [F_MODEL_INIT_SCALE] = {"model.init_scale", .type = TYPE_REAL, MEMBER(model.init_scale), .min = 0,
                             .max = INFINITY, .min_open = true, .max_open = true, .default_value = 1.0,
                             .help = "alpha: every parameter is multiplied by it after initialization."},
-    [F_LOSS] = {"loss", ENUM_OF(loss_name_of, COUNT_OF(loss_names)), MEMBER(loss), .default_value = LOSS_MSE,
-                .help = "Training loss: cross entropy of the logits, or mean squared error to one-hot labels."},
-    [F_OPTIMIZER_KIND] = {"optimizer.kind", ENUM_OF(optimizer_name_of, COUNT_OF(optimizer_names)),
+    [F_LOSS] = {"loss", ENUM_OF(loss_name_of, LOSS_KIND_COUNT), MEMBER(loss), .default_value = LOSS_MSE,
+                .help = "Training loss: cross entropy of the logits, or mean squared error to one-hot labels "
+                        "(or to the targets of teacher_student)."},
+    [F_OPTIMIZER_KIND] = {"optimizer.kind", ENUM_OF(optimizer_name_of, OPTIMIZER_KIND_COUNT),
                           MEMBER(optimizer.kind), .default_value = OPT_ADAMW, .help = "Optimizer."},
     [F_OPTIMIZER_LR] = {"optimizer.lr", .type = TYPE_REAL, MEMBER(optimizer.lr), .min = 0, .max = INFINITY,
                         .min_open = true, .max_open = true, .default_value = 0.01,
@@ -251,6 +318,17 @@ static const Field fields[FIELD_COUNT] = {
                                      MEMBER(train.early_stop_patience), .default_value = 0,
                                      .help = "Stop once test accuracy has been >= test_acc for this many "
                                              "consecutive evaluations (0 = never stop early)."},
+    [F_TRAIN_FIXED_NORM] = {"train.fixed_norm", .type = TYPE_BOOL, MEMBER(train.fixed_norm), .default_value = 0,
+                            .help = "Norm-constrained training (Omnigrok): after every update rescale all "
+                                    "parameters together to the global L2 norm they had at initialization."},
+    [F_TRAIN_FEATURE_RANK] = {"train.feature_rank", .type = TYPE_BOOL, MEMBER(train.feature_rank),
+                              .default_value = 0,
+                              .help = "Record at every evaluation the rank of the covariance of each hidden "
+                                      "layer's activations on the test set (Fan et al. 2024); mlp only."},
+    [F_TRAIN_FEATURE_RANK_SAMPLES] = {"train.feature_rank_samples", INT_RANGE(2, 65536),
+                                      MEMBER(train.feature_rank_samples), .default_value = 1000,
+                                      .help = "Test examples (the first ones) the feature covariance is taken "
+                                              "over; fewer when the test set is smaller."},
     [F_PHASE_THRESHOLD] = {"phase.threshold", .type = TYPE_REAL, MEMBER(phase.threshold), .min = 0, .max = 1,
                            .min_open = true, .default_value = 0.9,
                            .help = "Accuracy at which the train or test set counts as learned when the "
@@ -273,6 +351,8 @@ static double double_value(const RunConfig *cfg, size_t offset) {
 static bool bool_value(const RunConfig *cfg, size_t offset) {
     return *(const bool *)(const void *)((const char *)cfg + offset);
 }
+static char *path_member(RunConfig *cfg, size_t offset) { return (char *)cfg + offset; }
+static const char *path_value(const RunConfig *cfg, size_t offset) { return (const char *)cfg + offset; }
 
 /* Store every field's table default into *cfg. Kind-dependent defaults are
  * left at their mlp value (init_std at 0) for resolve_kind_defaults(). */
@@ -289,16 +369,28 @@ static void apply_table_defaults(RunConfig *cfg) {
             *double_member(cfg, f->offset) = f->default_value;
             *double_member(cfg, f->second_offset) = f->default_second;
             break;
+        case TYPE_PATH: snprintf(path_member(cfg, f->offset), DATA_PATH_CAPACITY, "%s", f->default_text); break;
         }
     }
 }
 
-/* Fill in the defaults that depend on model.kind (and model.width) for the
- * fields not explicitly set. */
+/* Fill in the defaults that depend on task.kind, model.kind (and
+ * model.width) for the fields not explicitly set. An MLP on token inputs
+ * defaults to Gromov's recipe, on dense inputs to PyTorch's nn.Linear MLP
+ * (Omnigrok). */
 static void resolve_kind_defaults(RunConfig *cfg, const bool set[FIELD_COUNT]) {
-    bool transformer = cfg->model.kind == MODEL_TRANSFORMER;
-    if (!set[F_MODEL_ACTIVATION]) cfg->model.activation = transformer ? ACT_RELU : ACT_QUADRATIC;
-    if (!set[F_MODEL_BIAS]) cfg->model.bias = transformer;
+    bool transformer = cfg->model.kind == MODEL_TRANSFORMER, arithmetic = cfg->task.kind == TASK_ARITHMETIC;
+    if (!set[F_TASK_SEQUENCE]) cfg->task.arithmetic.sequence = transformer ? SEQUENCE_EQUALS : SEQUENCE_PAIR;
+    if (!set[F_TASK_TRAIN_SIZE])
+        cfg->task.train_size = cfg->task.kind == TASK_TEACHER_STUDENT ? 100 : cfg->task.kind == TASK_CARVALHO ? 400 : 1000;
+    if (!set[F_TASK_TEST_SIZE])
+        cfg->task.test_size = cfg->task.kind == TASK_TEACHER_STUDENT ? 100 : cfg->task.kind == TASK_CARVALHO ? 10000 : 0;
+    if (!set[F_MODEL_INPUT]) cfg->model.input = arithmetic ? INPUT_ONEHOT : INPUT_DENSE;
+    bool gromov_mlp = !transformer && arithmetic;
+    if (!set[F_MODEL_ACTIVATION]) cfg->model.activation = gromov_mlp ? ACT_QUADRATIC : ACT_RELU;
+    if (!set[F_MODEL_BIAS]) cfg->model.bias = !gromov_mlp;
+    if (!set[F_MODEL_INIT_KIND])
+        cfg->model.init_kind = !transformer && cfg->model.input == INPUT_DENSE ? INIT_PYTORCH : INIT_NORMAL;
     if (!set[F_MODEL_INIT_STD]) cfg->model.init_std = transformer ? 0.02 : 0.5 / cbrt(2.0 * cfg->model.width);
 }
 
@@ -345,6 +437,7 @@ static cJSON *field_to_json(const Field *f, const RunConfig *cfg) {
     case TYPE_REAL: return exact_number(double_value(cfg, f->offset));
     case TYPE_BOOL: return cJSON_CreateBool(bool_value(cfg, f->offset));
     case TYPE_ENUM: return cJSON_CreateString(f->name_of(int_value(cfg, f->offset)));
+    case TYPE_PATH: return cJSON_CreateString(path_value(cfg, f->offset));
     case TYPE_REAL_PAIR: {
         cJSON *pair = cJSON_CreateArray();
         size_t offsets[2] = {f->offset, f->second_offset};
@@ -397,6 +490,7 @@ static void describe_allowed(const Field *f, char *buf, size_t size) {
     case TYPE_REAL: snprintf(buf, size, "a number %s", range); break;
     case TYPE_BOOL: snprintf(buf, size, "true or false"); break;
     case TYPE_REAL_PAIR: snprintf(buf, size, "an array of 2 numbers, each %s", range); break;
+    case TYPE_PATH: snprintf(buf, size, "a file path (a non-empty string of at most %d bytes)", DATA_PATH_CAPACITY - 1); break;
     case TYPE_ENUM: {
         size_t used = (size_t)snprintf(buf, size, "one of");
         for (int v = 0; v < f->n_names && used < size; v++)
@@ -508,7 +602,8 @@ ConfigKeyType config_key_type(const char *path) {
     case TYPE_INT: return CONFIG_KEY_INT;
     case TYPE_REAL: return CONFIG_KEY_REAL;
     case TYPE_BOOL: return CONFIG_KEY_BOOL;
-    case TYPE_ENUM: return CONFIG_KEY_STRING;
+    case TYPE_ENUM:
+    case TYPE_PATH: return CONFIG_KEY_STRING;
     case TYPE_REAL_PAIR: return CONFIG_KEY_ARRAY;
     }
     ASSERT(!"unknown field type");
@@ -622,6 +717,11 @@ static int parse_leaf(Parser *ps, FieldId id, const cJSON *item) {
         *double_member(&ps->cfg, f->second_offset) = second->valuedouble;
         return 0;
     }
+    case TYPE_PATH:
+        if (!cJSON_IsString(item) || !item->valuestring[0] || strlen(item->valuestring) >= DATA_PATH_CAPACITY)
+            return reject_value(ps, f, item);
+        snprintf(path_member(&ps->cfg, f->offset), DATA_PATH_CAPACITY, "%s", item->valuestring);
+        return 0;
     }
     ASSERT(!"unknown field type");
     return -1;
@@ -660,9 +760,43 @@ static int parse_section(Parser *ps, const cJSON *object, const char *section) {
     return 0;
 }
 
+/* The task's own cross-field rules: p prime for division and a split with
+ * both sets non-empty (arithmetic), non-empty test sets, and Carvalho's
+ * subclass shares within their pools. Returns 0 or -1. */
+static int check_task(Parser *ps) {
+    const TaskConfig *task = &ps->cfg.task;
+    char value[VALUE_TEXT_CAPACITY];
+    if (task->kind == TASK_ARITHMETIC) {
+        const ArithmeticConfig *arith = &task->arithmetic;
+        if (operation_needs_prime(arith->op) && !is_prime(arith->p))
+            return error_format(ps->err, ps->errlen,
+                                "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
+                                origin(ps, &fields[F_TASK_P]), arith->p, operation_name(arith->op));
+        int pairs = arithmetic_pair_count(arith), train = arithmetic_train_count(arith);
+        if (train < 1 || pairs - train < 1) {
+            format_field_value(&fields[F_TASK_DATA_FRACTION], &ps->cfg, value, sizeof value);
+            return error_format(ps->err, ps->errlen,
+                                "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d "
+                                "training and %d test examples; need at least 1 of each",
+                                origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs, arith->p, train,
+                                pairs - train);
+        }
+        return 0;
+    }
+    if (task->kind != TASK_IMAGES && task->test_size < 1)
+        return error_format(ps->err, ps->errlen, "%s: task.test_size = 0: must be at least 1 for task.kind \"%s\"",
+                            origin(ps, &fields[F_TASK_TEST_SIZE]), task_kind_name(task->kind));
+    if (task->kind == TASK_CARVALHO) {
+        char message[LIST_TEXT_CAPACITY];
+        if (carvalho_check(&task->carvalho, task->train_size, task->test_size, message, sizeof message) != 0)
+            return error_format(ps->err, ps->errlen, "%s: %s", ps->source, message);
+    }
+    return 0;
+}
+
 /* Check the rules that involve more than one field: keys set for a kind
- * they do not apply to, p prime for division, a split with both sets
- * non-empty, d_model divisible by n_heads. Returns 0 or -1. */
+ * they do not apply to, the task's rules, d_model divisible by n_heads,
+ * models and losses that fit the task's examples. Returns 0 or -1. */
 static int check_consistency(Parser *ps) {
     const RunConfig *cfg = &ps->cfg;
     char value[VALUE_TEXT_CAPACITY];
@@ -680,22 +814,33 @@ static int check_consistency(Parser *ps) {
                            origin(ps, &fields[id]), fields[id].path, value, condition, selector->path,
                            selector->name_of(int_value(cfg, selector->offset)));
     }
-    const TaskConfig *task = &cfg->task;
-    if (operation_needs_prime(task->op) && !is_prime(task->p))
-        return error_format(ps->err, ps->errlen, "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
-                           origin(ps, &fields[F_TASK_P]), task->p, operation_name(task->op));
-    int pairs = task_pair_count(task), train = task_train_count(task);
-    if (train < 1 || pairs - train < 1) {
-        format_field_value(&fields[F_TASK_DATA_FRACTION], cfg, value, sizeof value);
-        return error_format(ps->err, ps->errlen,
-                           "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d training and "
-                           "%d test examples; need at least 1 of each",
-                           origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs, task->p, train, pairs - train);
-    }
+    if (check_task(ps) != 0) return -1;
     const ModelConfig *model = &cfg->model;
     if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
         return error_format(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
                            ps->source, model->d_model, model->n_heads);
+    bool token_task = cfg->task.kind == TASK_ARITHMETIC;
+    if (!token_task && model->kind != MODEL_MLP)
+        return error_format(ps->err, ps->errlen,
+                            "%s: model.kind = \"%s\": task.kind \"%s\" gives dense feature vectors, which only "
+                            "model.kind \"mlp\" (with model.input \"dense\") reads",
+                            origin(ps, &fields[F_MODEL_KIND]), model_kind_name(model->kind),
+                            task_kind_name(cfg->task.kind));
+    if (model->kind == MODEL_MLP && token_task == (model->input == INPUT_DENSE))
+        return error_format(ps->err, ps->errlen, "%s: model.input = \"%s\": task.kind \"%s\" gives %s; must be %s",
+                            origin(ps, &fields[F_MODEL_INPUT]), input_kind_name(model->input),
+                            task_kind_name(cfg->task.kind), token_task ? "tokens" : "dense feature vectors",
+                            token_task ? "\"onehot\", \"embed_add\" or \"embed_concat\"" : "\"dense\"");
+    if (cfg->loss == LOSS_CROSS_ENTROPY && cfg->task.kind == TASK_TEACHER_STUDENT)
+        return error_format(ps->err, ps->errlen,
+                            "%s: loss = \"cross_entropy\": task.kind \"teacher_student\" has real-valued targets; "
+                            "must be \"mse\"",
+                            origin(ps, &fields[F_LOSS]));
+    if (cfg->train.feature_rank && model->kind != MODEL_MLP)
+        return error_format(ps->err, ps->errlen,
+                            "%s: train.feature_rank = true: applies only when model.kind is \"mlp\" (model.kind is "
+                            "\"%s\")",
+                            origin(ps, &fields[F_TRAIN_FEATURE_RANK]), model_kind_name(model->kind));
     return 0;
 }
 
@@ -786,11 +931,12 @@ int config_parse(RunConfig *cfg, const char *json_text, const char *source, cons
         char value[VALUE_TEXT_CAPACITY];
         format_json(root, value, sizeof value);
         error_format(err, errlen, "%s: top level = %s: must be a JSON object", source, value);
-    } else if (apply_overrides(&ps, root, overrides, n_overrides) == 0 && parse_section(&ps, root, "") == 0 &&
-               check_consistency(&ps) == 0) {
+    } else if (apply_overrides(&ps, root, overrides, n_overrides) == 0 && parse_section(&ps, root, "") == 0) {
         resolve_kind_defaults(&ps.cfg, ps.set);
-        memcpy(cfg, &ps.cfg, sizeof *cfg);
-        rc = 0;
+        if (check_consistency(&ps) == 0) {
+            memcpy(cfg, &ps.cfg, sizeof *cfg);
+            rc = 0;
+        }
     }
     cJSON_Delete(root);
     return rc;

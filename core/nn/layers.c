@@ -8,6 +8,14 @@
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
 
+static const char *const activation_names[ACTIVATION_COUNT] = {
+    [ACT_RELU] = "relu", [ACT_QUADRATIC] = "quadratic", [ACT_GELU] = "gelu", [ACT_TANH] = "tanh"};
+
+const char *activation_name(Activation act) {
+    ASSERT((unsigned)act < (unsigned)ACTIVATION_COUNT);
+    return activation_names[act];
+}
+
 void linear_forward(real *out, const real *in, int in_stride, const real *weight, const real *bias,
                     int n, int in_dim, int out_dim) {
     ASSERT(in_stride >= in_dim);
@@ -54,6 +62,7 @@ void activation_forward(real *out, const real *in, long count, Activation act) {
     case ACT_TANH:
         for (long i = 0; i < count; i++) out[i] = (real)tanh(in[i]);
         break;
+    case ACTIVATION_COUNT: ASSERT(!"unknown activation"); break;
     }
 }
 
@@ -82,6 +91,7 @@ void activation_backward(real *din, const real *dout, const real *in, long count
             din[i] = (real)((1.0 - t * t) * dout[i]);
         }
         break;
+    case ACTIVATION_COUNT: ASSERT(!"unknown activation"); break;
     }
 }
 

@@ -38,23 +38,41 @@ static void add_block_params(TransformerBlock *blk, ParamTable *table, const Mod
     blk->proj_bias = cfg->bias ? add_param(table, prefix, "mlp.proj.bias", 1, d, PARAM_LINEAR_BIAS, f) : NO_PARAM;
 }
 
-/* The first block's table: rows 0..p-1 are position 0 with tokens 0..p-1,
- * rows p..2p-1 position 1, row 2p position 2 with '=' (token p). */
-static int table_rows(int p) { return 2 * p + 1; }
-
-static long table_row(int p, int position, int token) { return position < 2 ? (long)position * p + token : 2L * p; }
-
-/* The position and token of table row `row`. */
-static void table_entry(int p, int row, int *position, int *token) {
-    *position = row < 2 * p ? row / p : 2;
-    *token = row < 2 * p ? row % p : p;
+/* Number the distinct (position, token) pairs of the batch as table rows,
+ * in (position, token) order, and note where the first block's query
+ * positions begin. */
+static void number_table_rows(Transformer *tf, const Examples *batch) {
+    int seq = tf->seq, vocab = tf->vocab;
+    for (long k = 0; k < (long)seq * vocab; k++) tf->row_of[k] = -1;
+    for (long k = 0; k < (long)batch->n * seq; k++) {
+        int token = batch->tokens[k];
+        ASSERT(token >= 0 && token < vocab);
+        tf->row_of[(k % seq) * vocab + token] = 0;
+    }
+    int rows = 0;
+    tf->q_first_row = -1;
+    for (int t = 0; t < seq; t++) {
+        if (t == tf->blocks[0].q_start) tf->q_first_row = rows;
+        for (int token = 0; token < vocab; token++) {
+            long k = (long)t * vocab + token;
+            if (tf->row_of[k] < 0) continue;
+            tf->row_of[k] = rows;
+            tf->row_position[rows] = t;
+            tf->row_token[rows] = token;
+            rows++;
+        }
+    }
+    tf->n_rows = rows;
 }
+
+/* The table row of token `token` at position t. */
+static long table_row(const Transformer *tf, int t, int token) { return tf->row_of[(long)t * tf->vocab + token]; }
 
 /* Hand out every activation and scratch array from one arena. */
 static void layout_workspace(Transformer *tf, Arena *arena) {
     const ModelConfig *cfg = &tf->cfg;
     size_t n = (size_t)tf->max_batch, d = (size_t)cfg->d_model, f = (size_t)cfg->d_mlp;
-    size_t heads = (size_t)cfg->n_heads, seq = SEQ_LEN, rows = (size_t)table_rows(tf->p);
+    size_t heads = (size_t)cfg->n_heads, seq = (size_t)tf->seq, rows = seq * (size_t)tf->vocab;
     tf->x0 = arena_take(arena, n * seq * d);
     real **tables[] = {&tf->table_x, &tf->table_q, &tf->table_k, &tf->table_v, &tf->dtable_x,
                        &tf->dtable_normed, &tf->dtable_q, &tf->dtable_k, &tf->dtable_v};
@@ -93,31 +111,38 @@ static void layout_workspace(Transformer *tf, Arena *arena) {
     tf->dfinal = arena_take(arena, n * d);
 }
 
-int transformer_create(Transformer *tf, ParamTable *table, const ModelConfig *cfg, int p, int max_batch) {
+int transformer_create(Transformer *tf, ParamTable *table, const ModelConfig *cfg, const ExampleShape *shape,
+                       int max_batch) {
     ASSERT(cfg->kind == MODEL_TRANSFORMER && cfg->n_layers >= 1 && cfg->n_layers <= TRANSFORMER_MAX_LAYERS);
-    ASSERT(cfg->d_model % cfg->n_heads == 0);
+    ASSERT(cfg->d_model % cfg->n_heads == 0 && shape_has_tokens(shape) && shape->target == TARGET_CLASS);
     memset(tf, 0, sizeof *tf);
     tf->cfg = *cfg;
-    tf->p = p;
+    tf->seq = shape->seq_len;
+    tf->vocab = shape->vocab;
+    tf->n_outputs = shape->n_outputs;
     tf->max_batch = max_batch;
     int d = cfg->d_model;
-    tf->embed = param_table_add(table, "embed.weight", p + 1, d, PARAM_EMBEDDING, d);
-    tf->pos_embed = param_table_add(table, "pos_embed.weight", SEQ_LEN, d, PARAM_EMBEDDING, d);
+    tf->embed = param_table_add(table, "embed.weight", tf->vocab, d, PARAM_EMBEDDING, d);
+    tf->pos_embed = param_table_add(table, "pos_embed.weight", tf->seq, d, PARAM_EMBEDDING, d);
     for (int l = 0; l < cfg->n_layers; l++) {
         add_block_params(&tf->blocks[l], table, cfg, l);
-        tf->blocks[l].q_start = l == cfg->n_layers - 1 ? SEQ_LEN - 1 : 0;
+        tf->blocks[l].q_start = l == cfg->n_layers - 1 ? tf->seq - 1 : 0;
     }
     tf->lnf_gain = tf->lnf_bias = NO_PARAM;
     if (cfg->layernorm) {
         tf->lnf_gain = param_table_add(table, "ln_f.weight", 1, d, PARAM_NORM_GAIN, d);
         tf->lnf_bias = param_table_add(table, "ln_f.bias", 1, d, PARAM_NORM_BIAS, d);
     }
-    tf->unembed = param_table_add(table, "unembed.weight", p, d, PARAM_LINEAR_WEIGHT, d);
+    tf->unembed = param_table_add(table, "unembed.weight", tf->n_outputs, d, PARAM_LINEAR_WEIGHT, d);
 
     Arena arena = {NULL, 0};
     layout_workspace(tf, &arena);
+    size_t pairs = (size_t)tf->seq * (size_t)tf->vocab;
     tf->work = malloc(sizeof(real) * arena.used);
-    if (!tf->work) return -1;
+    tf->row_of = malloc(sizeof(int) * 3 * pairs);
+    if (!tf->work || !tf->row_of) return -1;
+    tf->row_position = tf->row_of + pairs;
+    tf->row_token = tf->row_position + pairs;
     arena = (Arena){tf->work, 0};
     layout_workspace(tf, &arena);
     return 0;
@@ -125,7 +150,9 @@ int transformer_create(Transformer *tf, ParamTable *table, const ModelConfig *cf
 
 void transformer_free(Transformer *tf) {
     free(tf->work);
+    free(tf->row_of);
     tf->work = NULL;
+    tf->row_of = tf->row_position = tf->row_token = NULL;
 }
 
 static const real *param_or_null(const real *buffer, size_t offset) {
@@ -136,35 +163,34 @@ static real *grad_or_null(real *buffer, size_t offset) { return offset == NO_PAR
 
 /* Rows of the query positions [q_start, seq) inside a (n, seq, d) tensor:
  * either all n*seq rows (stride d) or one row per example (stride seq*d). */
-static void query_rows(int n, int q_start, int d, int *rows, int *stride) {
-    ASSERT(q_start == 0 || q_start == SEQ_LEN - 1);
-    *rows = q_start == 0 ? n * SEQ_LEN : n;
-    *stride = q_start == 0 ? d : SEQ_LEN * d;
+static void query_rows(int n, int seq, int q_start, int d, int *rows, int *stride) {
+    ASSERT(q_start == 0 || q_start == seq - 1);
+    *rows = q_start == 0 ? n * seq : n;
+    *stride = q_start == 0 ? d : seq * d;
 }
 
 /* A block's queries, keys and values from its input in (n, seq, d):
  * blk->q (n, seq_q, d), blk->k, blk->v (n, seq, d). */
 static void qkv_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, int n) {
-    int d = tf->cfg.d_model, q_rows, q_stride;
-    long all_rows = (long)n * SEQ_LEN;
+    int d = tf->cfg.d_model, seq = tf->seq, q_rows, q_stride;
+    long all_rows = (long)n * seq;
     const real *normed = in;
     if (tf->cfg.layernorm) {
         layernorm_forward(blk->ln1, blk->ln1_mean, blk->ln1_rstd, in, params + blk->ln1_gain,
                           params + blk->ln1_bias, (int)all_rows, d);
         normed = blk->ln1;
     }
-    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
+    query_rows(n, seq, blk->q_start, d, &q_rows, &q_stride);
     linear_forward(blk->q, normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, NULL, q_rows, d, d);
     linear_forward(blk->k, normed, d, params + blk->k_weight, NULL, (int)all_rows, d, d);
     linear_forward(blk->v, normed, d, params + blk->v_weight, NULL, (int)all_rows, d, d);
 }
 
 /* The first block's queries, keys and values, as qkv_forward, computed over
- * the table (tf->table_x must hold it) and gathered for examples a, b (n). */
-static void first_qkv_forward(Transformer *tf, TransformerBlock *blk, const real *params, const int *a,
-                              const int *b, int n) {
-    int d = tf->cfg.d_model, p = tf->p, rows = table_rows(p), seq_q = SEQ_LEN - blk->q_start;
-    long q_first = table_row(p, blk->q_start, 0);
+ * the table (tf->table_x must hold it) and gathered for the batch. */
+static void first_qkv_forward(Transformer *tf, TransformerBlock *blk, const real *params, const Examples *batch) {
+    int d = tf->cfg.d_model, seq = tf->seq, rows = tf->n_rows, seq_q = seq - blk->q_start;
+    long q_first = tf->q_first_row;
     size_t row_bytes = sizeof(real) * (size_t)d;
     const real *normed = tf->table_x;
     if (tf->cfg.layernorm) {
@@ -175,10 +201,10 @@ static void first_qkv_forward(Transformer *tf, TransformerBlock *blk, const real
     linear_forward(tf->table_q, normed + q_first * d, d, params + blk->q_weight, NULL, rows - (int)q_first, d, d);
     linear_forward(tf->table_k, normed, d, params + blk->k_weight, NULL, rows, d, d);
     linear_forward(tf->table_v, normed, d, params + blk->v_weight, NULL, rows, d, d);
-    for (int i = 0; i < n; i++) {
-        int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = 0; t < SEQ_LEN; t++) {
-            long row = table_row(p, t, tokens[t]), at = (long)i * SEQ_LEN + t;
+    for (int i = 0; i < batch->n; i++) {
+        const int *tokens = batch->tokens + (long)i * seq;
+        for (int t = 0; t < seq; t++) {
+            long row = table_row(tf, t, tokens[t]), at = (long)i * seq + t;
             memcpy(blk->k + at * d, tf->table_k + row * d, row_bytes);
             memcpy(blk->v + at * d, tf->table_v + row * d, row_bytes);
             if (t >= blk->q_start)
@@ -189,22 +215,22 @@ static void first_qkv_forward(Transformer *tf, TransformerBlock *blk, const real
 }
 
 /* One block. in (n, seq, d) → blk->out (n, seq - q_start, d); the first
- * block (first true) also takes the examples a, b (n). */
+ * block (first true) reads its table and the batch's tokens instead. */
 static void block_forward(Transformer *tf, TransformerBlock *blk, const real *params, const real *in, bool first,
-                          const int *a, const int *b, int n) {
+                          const Examples *batch) {
     const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start;
+    int n = batch->n, d = cfg->d_model, f = cfg->d_mlp, seq = tf->seq, seq_q = seq - blk->q_start;
     long rows = (long)n * seq_q;
     if (first)
-        first_qkv_forward(tf, blk, params, a, b, n);
+        first_qkv_forward(tf, blk, params, batch);
     else
         qkv_forward(tf, blk, params, in, n);
-    attention_forward(blk->attn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN, blk->q_start, d, cfg->n_heads);
+    attention_forward(blk->attn, blk->probs, blk->q, blk->k, blk->v, n, seq, blk->q_start, d, cfg->n_heads);
     linear_forward(blk->mid, blk->attn, d, params + blk->o_weight, NULL, (int)rows, d, d);
     for (int i = 0; i < n; i++)
         for (int t = 0; t < seq_q; t++) {
             real *mid = blk->mid + ((long)i * seq_q + t) * d;
-            const real *resid = in + ((long)i * SEQ_LEN + blk->q_start + t) * d;
+            const real *resid = in + ((long)i * seq + blk->q_start + t) * d;
             for (int e = 0; e < d; e++) mid[e] += resid[e];
         }
     const real *mid_normed = blk->mid;
@@ -224,8 +250,8 @@ static void block_forward(Transformer *tf, TransformerBlock *blk, const real *pa
 /* Backward of qkv_forward from tf->dq, dk, dv: din (n, seq, d) +=. */
 static void qkv_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
                          const real *in, real *din, int n) {
-    int d = tf->cfg.d_model, q_rows, q_stride;
-    long all_rows = (long)n * SEQ_LEN;
+    int d = tf->cfg.d_model, seq = tf->seq, q_rows, q_stride;
+    long all_rows = (long)n * seq;
     bool ln = tf->cfg.layernorm;
     const real *normed = ln ? blk->ln1 : in;
     real *dnormed = ln ? tf->dln : din;
@@ -233,7 +259,7 @@ static void qkv_backward(Transformer *tf, const TransformerBlock *blk, const rea
                     (int)all_rows, d, d);
     linear_backward(dnormed, true, grads + blk->v_weight, NULL, tf->dv, normed, d, params + blk->v_weight,
                     (int)all_rows, d, d);
-    query_rows(n, blk->q_start, d, &q_rows, &q_stride);
+    query_rows(n, seq, blk->q_start, d, &q_rows, &q_stride);
     linear_backward(dnormed + (long)blk->q_start * d, true, grads + blk->q_weight, NULL, tf->dq,
                     normed + (long)blk->q_start * d, q_stride, params + blk->q_weight, q_rows, d, d);
     if (ln)
@@ -245,18 +271,18 @@ static void qkv_backward(Transformer *tf, const TransformerBlock *blk, const rea
  * gradients summed per table row, then the projections' (and LayerNorm's)
  * backward over the table into tf->dtable_x (rows, d), written. */
 static void first_qkv_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
-                               const int *a, const int *b, int n) {
-    int d = tf->cfg.d_model, p = tf->p, rows = table_rows(p), seq_q = SEQ_LEN - blk->q_start;
-    long q_first = table_row(p, blk->q_start, 0);
+                               const Examples *batch) {
+    int d = tf->cfg.d_model, seq = tf->seq, rows = tf->n_rows, seq_q = seq - blk->q_start;
+    long q_first = tf->q_first_row;
     size_t table_bytes = sizeof(real) * (size_t)rows * (size_t)d;
     bool ln = tf->cfg.layernorm;
     memset(tf->dtable_q, 0, table_bytes);
     memset(tf->dtable_k, 0, table_bytes);
     memset(tf->dtable_v, 0, table_bytes);
-    for (int i = 0; i < n; i++) {
-        int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = 0; t < SEQ_LEN; t++) {
-            long row = table_row(p, t, tokens[t]), at = (long)i * SEQ_LEN + t;
+    for (int i = 0; i < batch->n; i++) {
+        const int *tokens = batch->tokens + (long)i * seq;
+        for (int t = 0; t < seq; t++) {
+            long row = table_row(tf, t, tokens[t]), at = (long)i * seq + t;
             real *dk = tf->dtable_k + row * d, *dv = tf->dtable_v + row * d;
             const real *dk_example = tf->dk + at * d, *dv_example = tf->dv + at * d;
             for (int e = 0; e < d; e++) {
@@ -289,10 +315,9 @@ static void first_qkv_backward(Transformer *tf, const TransformerBlock *blk, con
  * for the first block (first true) only the residual's share, the rest goes
  * to tf->dtable_x. dout must not alias din. */
 static void block_backward(Transformer *tf, const TransformerBlock *blk, const real *params, real *grads,
-                           const real *in, const real *dout, real *din, bool first, const int *a, const int *b,
-                           int n) {
+                           const real *in, const real *dout, real *din, bool first, const Examples *batch) {
     const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, f = cfg->d_mlp, seq_q = SEQ_LEN - blk->q_start;
+    int n = batch->n, d = cfg->d_model, f = cfg->d_mlp, seq = tf->seq, seq_q = seq - blk->q_start;
     long rows = (long)n * seq_q;
     bool ln = cfg->layernorm;
 
@@ -309,8 +334,8 @@ static void block_backward(Transformer *tf, const TransformerBlock *blk, const r
 
     /* residual: din = dmid at the query positions, 0 before them */
     for (int i = 0; i < n; i++)
-        for (int t = 0; t < SEQ_LEN; t++) {
-            real *dst = din + ((long)i * SEQ_LEN + t) * d;
+        for (int t = 0; t < seq; t++) {
+            real *dst = din + ((long)i * seq + t) * d;
             if (t < blk->q_start)
                 memset(dst, 0, sizeof(real) * (size_t)d);
             else
@@ -320,36 +345,35 @@ static void block_backward(Transformer *tf, const TransformerBlock *blk, const r
     /* attention branch */
     linear_backward(tf->dattn, false, grads + blk->o_weight, NULL, tf->dmid, blk->attn, d,
                     params + blk->o_weight, (int)rows, d, d);
-    attention_backward(tf->dq, tf->dk, tf->dv, tf->dattn, blk->probs, blk->q, blk->k, blk->v, n, SEQ_LEN,
+    attention_backward(tf->dq, tf->dk, tf->dv, tf->dattn, blk->probs, blk->q, blk->k, blk->v, n, seq,
                        blk->q_start, d, cfg->n_heads);
     if (first)
-        first_qkv_backward(tf, blk, params, grads, a, b, n);
+        first_qkv_backward(tf, blk, params, grads, batch);
     else
         qkv_backward(tf, blk, params, grads, in, din, n);
 }
 
-void transformer_forward(Transformer *tf, const real *params, const int *a, const int *b, int n,
-                         real *logits) {
-    ASSERT(n >= 1 && n <= tf->max_batch);
+void transformer_forward(Transformer *tf, const real *params, const Examples *batch, real *outputs) {
+    int n = batch->n;
+    ASSERT(n >= 1 && n <= tf->max_batch && batch->shape.seq_len == tf->seq);
     const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, p = tf->p;
+    int d = cfg->d_model, seq = tf->seq;
     const real *embed = params + tf->embed, *pos = params + tf->pos_embed;
-    for (int row = 0; row < table_rows(p); row++) {
-        int t, token;
-        table_entry(p, row, &t, &token);
+    number_table_rows(tf, batch);
+    for (int row = 0; row < tf->n_rows; row++) {
         real *x = tf->table_x + (long)row * d;
-        const real *e = embed + (long)token * d, *pe = pos + (long)t * d;
+        const real *e = embed + (long)tf->row_token[row] * d, *pe = pos + (long)tf->row_position[row] * d;
         for (int j = 0; j < d; j++) x[j] = e[j] + pe[j];
     }
     for (int i = 0; i < n; i++) {
-        int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = 0; t < SEQ_LEN; t++)
-            memcpy(tf->x0 + ((long)i * SEQ_LEN + t) * d, tf->table_x + table_row(p, t, tokens[t]) * d,
+        const int *tokens = batch->tokens + (long)i * seq;
+        for (int t = 0; t < seq; t++)
+            memcpy(tf->x0 + ((long)i * seq + t) * d, tf->table_x + table_row(tf, t, tokens[t]) * d,
                    sizeof(real) * (size_t)d);
     }
     const real *x = tf->x0;
     for (int l = 0; l < cfg->n_layers; l++) {
-        block_forward(tf, &tf->blocks[l], params, x, l == 0, a, b, n);
+        block_forward(tf, &tf->blocks[l], params, x, l == 0, batch);
         x = tf->blocks[l].out;
     }
     /* the last block produced only the last position: x is (n, d) */
@@ -358,39 +382,38 @@ void transformer_forward(Transformer *tf, const real *params, const int *a, cons
                           n, d);
         x = tf->lnf;
     }
-    linear_forward(logits, x, d, params + tf->unembed, NULL, n, d, p);
+    linear_forward(outputs, x, d, params + tf->unembed, NULL, n, d, tf->n_outputs);
 }
 
-void transformer_backward(Transformer *tf, const real *params, real *grads, const real *dlogits,
-                          const int *a, const int *b, int n) {
+void transformer_backward(Transformer *tf, const real *params, real *grads, const real *doutputs,
+                          const Examples *batch) {
+    int n = batch->n;
     ASSERT(n >= 1 && n <= tf->max_batch);
     const ModelConfig *cfg = &tf->cfg;
-    int d = cfg->d_model, p = tf->p, last = cfg->n_layers - 1;
+    int d = cfg->d_model, seq = tf->seq, last = cfg->n_layers - 1;
     const real *final_resid = tf->blocks[last].out;
     real *dresid = tf->dresid[0];
     if (cfg->layernorm) {
-        linear_backward(tf->dfinal, false, grads + tf->unembed, NULL, dlogits, tf->lnf, d,
-                        params + tf->unembed, n, d, p);
+        linear_backward(tf->dfinal, false, grads + tf->unembed, NULL, doutputs, tf->lnf, d, params + tf->unembed, n,
+                        d, tf->n_outputs);
         memset(dresid, 0, sizeof(real) * (size_t)n * d);
         layernorm_backward(dresid, grads + tf->lnf_gain, grads + tf->lnf_bias, tf->dfinal, final_resid,
                            params + tf->lnf_gain, tf->lnf_mean, tf->lnf_rstd, n, d);
     } else {
-        linear_backward(dresid, false, grads + tf->unembed, NULL, dlogits, final_resid, d,
-                        params + tf->unembed, n, d, p);
+        linear_backward(dresid, false, grads + tf->unembed, NULL, doutputs, final_resid, d, params + tf->unembed, n,
+                        d, tf->n_outputs);
     }
     for (int l = last; l >= 0; l--) {
         const real *in = l == 0 ? tf->x0 : tf->blocks[l - 1].out;
         real *din = tf->dresid[(last - l + 1) % 2];
-        block_backward(tf, &tf->blocks[l], params, grads, in, dresid, din, l == 0, a, b, n);
+        block_backward(tf, &tf->blocks[l], params, grads, in, dresid, din, l == 0, batch);
         dresid = din;
     }
     /* the first block's table rows, then every example's residual share */
     real *dembed = grads + tf->embed, *dpos = grads + tf->pos_embed;
-    for (int row = 0; row < table_rows(p); row++) {
-        int t, token;
-        table_entry(p, row, &t, &token);
+    for (int row = 0; row < tf->n_rows; row++) {
         const real *dx = tf->dtable_x + (long)row * d;
-        real *de = dembed + (long)token * d, *dp = dpos + (long)t * d;
+        real *de = dembed + (long)tf->row_token[row] * d, *dp = dpos + (long)tf->row_position[row] * d;
         for (int j = 0; j < d; j++) {
             de[j] += dx[j];
             dp[j] += dx[j];
@@ -398,9 +421,9 @@ void transformer_backward(Transformer *tf, const real *params, real *grads, cons
     }
     /* the first block's residual reaches only its query positions: din is 0 before them */
     for (int i = 0; i < n; i++) {
-        int tokens[SEQ_LEN] = {a[i], b[i], p};
-        for (int t = tf->blocks[0].q_start; t < SEQ_LEN; t++) {
-            const real *dx = dresid + ((long)i * SEQ_LEN + t) * d;
+        const int *tokens = batch->tokens + (long)i * seq;
+        for (int t = tf->blocks[0].q_start; t < seq; t++) {
+            const real *dx = dresid + ((long)i * seq + t) * d;
             real *de = dembed + (long)tokens[t] * d, *dp = dpos + (long)t * d;
             for (int j = 0; j < d; j++) {
                 de[j] += dx[j];
