@@ -47,35 +47,26 @@ import tempfile
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+from run_export import read_export  # noqa: E402
 WORKLOADS = os.path.join(REPO, "bench", "workloads")
-TARGETS = {"mlp_embed_add": 3.0, "transformer_nanda": 4.0, "mlp_gromov": 3.0}  # torch ms / groksweep ms
+TARGETS = {"mlp_embed_add": 3.0, "transformer_nanda": 4.0, "mlp_gromov": 3.0,
+           "mlp_omnigrok_mnist": 3.0}  # torch ms / groksweep ms
 LOSS_TOLERANCE = 1e-3
 KEEP_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
 
 
 def read_step_bench(path):
-    """(header, {a, b, label, params, losses, seconds, cpu_seconds,
-    minor_faults}) of a step_bench
-    output file (format in bench/step_bench.c)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    newline = data.find(b"\n")
-    if newline < 0:
-        raise ValueError(f"{path}: no header line")
-    header = json.loads(data[:newline].decode("utf-8"))
-    n, total, steps = header["n"], header["total"], header["steps"]
-    layout = [("a", "<i4", n), ("b", "<i4", n), ("label", "<i4", n), ("params", "<f4", total),
-              ("losses", "<f8", steps), ("seconds", "<f8", steps), ("cpu_seconds", "<f8", steps),
-              ("minor_faults", "<f8", steps)]
-    arrays, offset = {}, newline + 1
-    for name, dtype, count in layout:
-        size = np.dtype(dtype).itemsize * count
-        if offset + size > len(data):
-            raise ValueError(f"{path}: truncated at {name}")
-        arrays[name] = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-        offset += size
-    if offset != len(data):
-        raise ValueError(f"{path}: {len(data) - offset} unexpected trailing bytes")
+    """(header, {examples..., params, losses, seconds, cpu_seconds,
+    minor_faults}) of a step_bench output file (format in bench/step_bench.c
+    and worker/run_export.h)."""
+    header, examples, init, reader = read_export(path)
+    arrays = dict(examples, params=init)
+    steps = header["steps"]
+    for name in ("losses", "seconds", "cpu_seconds", "minor_faults"):
+        arrays[name] = reader.take("<f8", steps, name)
+    reader.finish()
     return header, arrays
 
 

@@ -34,7 +34,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from step_speed import read_step_bench  # noqa: E402
-from torch_models import build_model, load_parameters  # noqa: E402
+from torch_models import build_model, load_parameters, loss_target, model_inputs, rescale_to_norm  # noqa: E402
 
 
 def peak_rss_kib():
@@ -67,34 +67,37 @@ def mapped_blas():
     return [{"path": p, "realpath": os.path.realpath(p), "core": openblas_core(p)} for p in sorted(paths)]
 
 
-def step_function(cfg, model, a, b, label, p):
+def step_function(cfg, model, arrays, shape):
     """A function of no arguments returning the mean training loss tensor."""
     m = cfg["model"]
+    inputs = model_inputs(arrays)
     if m["kind"] == "mlp" and m["input"] == "onehot":
-        features = model.features(a, b)
+        features = model.features(inputs)
         forward = lambda: model.head(features)  # noqa: E731
     else:
-        forward = lambda: model(a, b)  # noqa: E731
+        forward = lambda: model(inputs)  # noqa: E731
+    target = loss_target(cfg["loss"], arrays, shape["n_outputs"], torch.float32)
     if cfg["loss"] == "mse":
-        target = F.one_hot(label, p).to(torch.float32)
         return lambda: F.mse_loss(forward(), target)
     if cfg["loss"] == "cross_entropy":
-        return lambda: F.cross_entropy(forward(), label)
+        return lambda: F.cross_entropy(forward(), target)
     raise ValueError(f"unknown loss {cfg['loss']!r}")
 
 
 def train(header, arrays):
     """Run the steps; returns {losses, seconds, cpu_seconds, minor_faults, rss_setup_kib}."""
-    cfg, p = header["config"], header["p"]
+    cfg, shape = header["config"], header["shape"]
     opt = cfg["optimizer"]
     if opt["kind"] != "adamw":
         raise ValueError(f"optimizer.kind {opt['kind']!r}: the benchmark uses adamw")
-    model = build_model(cfg, p)
+    model = build_model(cfg, shape)
     load_parameters(model, header["params"], arrays["params"])
-    a, b, label = (torch.from_numpy(arrays[k].astype("int64")) for k in ("a", "b", "label"))
-    loss_of_step = step_function(cfg, model, a, b, label, p)
+    loss_of_step = step_function(cfg, model, arrays, shape)
+    parameters = list(model.parameters())
+    target_norm = (sum(float((t.detach().double() ** 2).sum()) for t in parameters) ** 0.5
+                   if cfg["train"]["fixed_norm"] else 0)
     lr, warmup = opt["lr"], opt["warmup_steps"]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=tuple(opt["betas"]), eps=opt["eps"],
+    optimizer = torch.optim.AdamW(parameters, lr=lr, betas=tuple(opt["betas"]), eps=opt["eps"],
                                   weight_decay=opt["weight_decay"])
     record = {"losses": [], "seconds": [], "cpu_seconds": [], "minor_faults": [], "rss_setup_kib": peak_rss_kib()}
     for step in range(1, header["steps"] + 1):
@@ -105,6 +108,8 @@ def train(header, arrays):
         loss = loss_of_step()
         loss.backward()
         optimizer.step()
+        if target_norm:
+            rescale_to_norm(parameters, target_norm)
         record["seconds"].append(time.perf_counter() - start)
         record["cpu_seconds"].append(time.process_time() - cpu)
         record["minor_faults"].append(minor_faults() - faults)

@@ -41,10 +41,11 @@ static void print_report_help(FILE *out) {
             "A phase map shows one character per grid cell:\n"
             "  C comprehension   G grokking   M memorization   X confusion\n"
             "  ! diverged        F failed     . not run\n"
-            "Rows are data_fraction or init_scale, columns weight_decay: a data_fraction x\n"
-            "weight_decay map and an init_scale x weight_decay map, each when its row axis\n"
-            "has more than one value, with one panel for every combination of the other\n"
-            "axes except seed. Seeds are aggregated: a cell shows the phase most of its\n"
+            "Rows are the data axis (data_fraction, or train_size for the tasks that take a\n"
+            "training-set size) or init_scale, columns weight_decay: a data x weight_decay\n"
+            "map and an init_scale x weight_decay map, each when its row axis has more\n"
+            "than one value (when weight_decay has one value, an init_scale x data map),\n"
+            "with one panel for every combination of the other axes except seed. Seeds are aggregated: a cell shows the phase most of its\n"
             "seeds reached (among the seeds that ran; a tie goes to the phase listed\n"
             "first above), followed by ? when the seeds disagree. Beside each map (below\n"
             "it when the terminal is too narrow) is the grokking delay: test_acc_step_90 -\n"
@@ -56,7 +57,7 @@ static void print_report_help(FILE *out) {
             "and a line says how many points are done.\n"
             "\n"
             "options:\n"
-            "  --rows AXIS   one map with these rows (default data_fraction)\n"
+            "  --rows AXIS   one map with these rows (default: the data axis)\n"
             "  --cols AXIS   one map with these columns (default weight_decay); with --rows\n"
             "                or --cols any axis can be a map axis, seed too (then not aggregated)\n"
             "  --no-color    no ANSI colours (default: colours when stdout is a terminal and\n"
@@ -498,9 +499,10 @@ int command_report(int argc, char **argv) {
     }
 
     /* the maps: chosen by --rows/--cols, else the defaults that apply */
-    int maps[2][2], n_maps = 0;
+    int maps[2][2] = {{0}}, n_maps = 0;
+    const char *data_axis = find_axis(&s, "data_fraction") >= 0 ? "data_fraction" : "train_size";
     if (o.rows || o.cols) {
-        int rows = option_axis(&s, o.path, "--rows", o.rows ? o.rows : "data_fraction");
+        int rows = option_axis(&s, o.path, "--rows", o.rows ? o.rows : data_axis);
         int cols = rows < 0 ? -1 : option_axis(&s, o.path, "--cols", o.cols ? o.cols : "weight_decay");
         if (rows < 0 || cols < 0) {
             report_snapshot_free(&s);
@@ -514,8 +516,14 @@ int command_report(int argc, char **argv) {
         maps[n_maps][0] = rows;
         maps[n_maps++][1] = cols;
     } else {
-        int cols = find_axis(&s, "weight_decay");
-        static const char *const row_names[] = {"data_fraction", "init_scale"};
+        int cols = find_axis(&s, "weight_decay"), data = find_axis(&s, data_axis), alpha = find_axis(&s, "init_scale");
+        const char *const row_names[] = {data_axis, "init_scale"};
+        if (cols >= 0 && s.axes[cols].length == 1 && data >= 0 && alpha >= 0 && s.axes[data].length > 1 &&
+            s.axes[alpha].length > 1) { /* Omnigrok's plane: init scale x data at one weight decay */
+            maps[n_maps][0] = alpha;
+            maps[n_maps++][1] = data;
+            cols = -1;
+        }
         for (int k = 0; k < 2 && cols >= 0; k++) {
             int rows = find_axis(&s, row_names[k]);
             if (rows >= 0 && s.axes[rows].length > 1) {
@@ -524,7 +532,8 @@ int command_report(int argc, char **argv) {
             }
         }
         if (n_maps == 0 && s.n_axes >= 2) { /* a grid that varies neither: one map all the same */
-            int rows = find_axis(&s, "data_fraction");
+            cols = find_axis(&s, "weight_decay");
+            int rows = find_axis(&s, data_axis);
             if (rows < 0) rows = cols == 0 ? 1 : 0;
             if (cols < 0 || cols == rows) cols = rows == 0 ? 1 : 0;
             maps[n_maps][0] = rows;

@@ -6,11 +6,18 @@ usage: plot_phase_diagram.py OUT.h5 -o DIR [--dpi N]
 Writes PNG files into DIR (created if missing) and prints their paths:
 
   phase_data_fraction_weight_decay.png   phase of each grid point, data fraction x weight decay
+  phase_train_size_weight_decay.png      the same over training-set size x weight decay (tasks
+                                         that take a training-set size)
   phase_init_scale_weight_decay.png      the same over init scale x weight decay
-  delay_data_fraction_weight_decay.png   grokking delay t_test - t_train (steps to 90% accuracy)
-  delay_init_scale_weight_decay.png      the same over init scale x weight decay
+  phase_init_scale_train_size.png        the same over init scale x training-set size (Omnigrok's
+                                         plane)
+  phase_imbalance_train_size.png         the same over imbalance x training-set size (Carvalho)
+  delay_*.png                            grokking delay t_test - t_train (steps to 90% accuracy)
+                                         over the same planes
   curves_by_phase.png                    train and test accuracy of one point per phase present
   loss_vs_weight_norm.png                train and test loss against the weight norm
+  feature_rank.png                       each hidden layer's feature rank against the step, with
+                                         test accuracy (sweeps with train.feature_rank)
 
 Maps have one panel per value of the other grid axes (init_scale, lr, width,
 ...); seeds are aggregated by majority phase (ties go to the phase listed first
@@ -59,7 +66,8 @@ CATEGORIES = [  # (name, colour)
 ]
 NOT_RUN, COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION, DIVERGED, FAILED = range(len(CATEGORIES))
 PHASES = (COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION)
-MAPS = (("data_fraction", "weight_decay"), ("init_scale", "weight_decay"))
+MAPS = (("data_fraction", "weight_decay"), ("train_size", "weight_decay"), ("init_scale", "weight_decay"),
+        ("init_scale", "train_size"), ("imbalance", "train_size"))
 MAX_PANELS = 48
 ANNOTATE_MAX_CELLS = 120  # write delay values into cells up to this many per panel
 
@@ -167,9 +175,16 @@ def categories(status, phase):
 def task_title(f):
     try:
         task = json.loads(text(f.attrs["sweep"])).get("task", {})
-        return f"{task.get('op', 'x+y')} mod {task.get('p', 59)}"
     except (KeyError, ValueError, AttributeError):
         return ""
+    kind = task.get("kind", "arithmetic")
+    if kind == "arithmetic":
+        return f"{task.get('op', 'x+y')} mod {task.get('p', 59)}"
+    if kind == "images":
+        return f"images: {os.path.basename(os.path.dirname(task.get('train_images', 'fashion-mnist/')))}"
+    if kind == "carvalho":
+        return f"Carvalho et al. dataset {task.get('dataset', 1)}"
+    return kind.replace("_", "-")
 
 
 class Sweep:
@@ -596,6 +611,46 @@ def loss_figure(S, outdir, dpi, written):
     save(fig, outdir, name, dpi, written)
 
 
+def feature_rank_figure(S, outdir, dpi, written):
+    """One panel per grid point (up to MAX_PANELS): each hidden layer's feature rank against the step, and
+    test accuracy on a second axis."""
+    name = "feature_rank.png"
+    if not S.has("curve_feature_rank", "hidden_layer", "eval_step"):
+        return note(f"skipping {name}: the file has no feature ranks (train.feature_rank)")
+    done = [index for index in np.ndindex(S.shape) if S.vars["status"][index] == 1]
+    if not done:
+        return note(f"skipping {name}: no point is done")
+    if len(done) > MAX_PANELS:
+        note(f"{name}: the first {MAX_PANELS} of {len(done)} done points")
+        done = done[:MAX_PANELS]
+    steps = S.f["eval_step"][...].astype(float)
+    layers = S.f["hidden_layer"][...]
+    cols = min(len(done), 3)
+    rows = -(-len(done) // cols)
+    fig, axs = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, layout="constrained")
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(layers)))
+    for ax, index in zip(axs.flat, done):
+        ranks = S.curve("curve_feature_rank", index)
+        for layer, colour, series in zip(layers, colours, ranks):
+            if np.isfinite(series).any():
+                ax.plot(steps, series, color=colour, linewidth=1, label=f"layer {layer}")
+        step_axis(ax, steps)
+        ax.set_xlabel("step")
+        ax.set_ylabel("feature rank")
+        ax.set_title(S.point_label(index), fontsize=9)
+        ax.grid(alpha=0.3)
+        acc = ax.twinx()
+        acc.plot(steps, S.curve("curve_test_acc", index), color="#d55e00", linestyle="--", linewidth=1.2)
+        acc.set_ylim(-0.02, 1.02)
+        acc.set_ylabel("test accuracy", color="#d55e00")
+    for ax in axs.flat[len(done):]:
+        ax.set_visible(False)
+    handles, labels = axs.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.suptitle("Feature rank of each hidden layer on the test set (dashed: test accuracy)", fontsize=11)
+    save(fig, outdir, name, dpi, written)
+
+
 # ---- main ---------------------------------------------------------------------------------------
 
 
@@ -638,6 +693,7 @@ def main(argv):
             delay_map(S, y, x, args.outdir, args.dpi, written)
         curves_figure(S, args.outdir, args.dpi, written)
         loss_figure(S, args.outdir, args.dpi, written)
+        feature_rank_figure(S, args.outdir, args.dpi, written)
     finally:
         S.f.close()
     for path in written:

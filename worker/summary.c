@@ -38,6 +38,13 @@ char *run_summary_json(const RunConfig *cfg, const RunResult *result) {
     cJSON_AddItemToObject(final, "train_acc", number_or_null(result->final.train_acc));
     cJSON_AddItemToObject(final, "test_acc", number_or_null(result->final.test_acc));
     cJSON_AddItemToObject(final, "weight_norm", number_or_null(result->final.weight_norm));
+    if (result->final.n_ranks > 0) {
+        cJSON *ranks = cJSON_CreateArray();
+        for (int l = 0; l < result->final.n_ranks; l++)
+            cJSON_AddItemToArray(ranks, result->final.feature_rank[l] < 0 ? cJSON_CreateNull()
+                                                                          : cJSON_CreateNumber(result->final.feature_rank[l]));
+        cJSON_AddItemToObject(final, "feature_rank", ranks);
+    }
     cJSON_AddItemToObject(root, "final", final);
     cJSON_AddNumberToObject(root, "steps_run", result->steps_run);
     cJSON_AddBoolToObject(root, "early_stopped", result->early_stopped);
@@ -66,12 +73,21 @@ char *run_summary_json(const RunConfig *cfg, const RunResult *result) {
 }
 
 int write_curve_csv(FILE *out, const RunResult *result) {
-    if (fprintf(out, "step,train_loss,test_loss,train_acc,test_acc,weight_norm\n") < 0) return -1;
+    int n_ranks = result->curve_len > 0 ? result->curve[0].n_ranks : 0;
+    if (fprintf(out, "step,train_loss,test_loss,train_acc,test_acc,weight_norm") < 0) return -1;
+    for (int l = 0; l < n_ranks; l++)
+        if (fprintf(out, ",feature_rank_%d", l + 1) < 0) return -1;
+    if (fputc('\n', out) == EOF) return -1;
     for (int i = 0; i < result->curve_len; i++) {
         const EvalPoint *e = &result->curve[i];
-        if (fprintf(out, "%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", e->step, e->train_loss, e->test_loss, e->train_acc,
+        if (fprintf(out, "%d,%.9g,%.9g,%.9g,%.9g,%.9g", e->step, e->train_loss, e->test_loss, e->train_acc,
                     e->test_acc, e->weight_norm) < 0)
             return -1;
+        for (int l = 0; l < n_ranks; l++) {
+            int rank = l < e->n_ranks ? e->feature_rank[l] : -1;
+            if ((rank >= 0 ? fprintf(out, ",%d", rank) : fprintf(out, ",")) < 0) return -1;
+        }
+        if (fputc('\n', out) == EOF) return -1;
     }
     return 0;
 }

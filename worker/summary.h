@@ -13,7 +13,9 @@
  * and the resolved config. Returns NULL if memory runs out. */
 char *run_summary_json(const RunConfig *cfg, const RunResult *result);
 
-/* Write the curve as CSV with a header line. Returns 0, or -1 on a write
+/* Write the curve as CSV with a header line: step, train_loss, test_loss,
+ * train_acc, test_acc, weight_norm, and feature_rank_1 .. _L when the run
+ * recorded feature ranks (empty where one failed). Returns 0, or -1 on a write
  * error (errno set). */
 int write_curve_csv(FILE *out, const RunResult *result);
 

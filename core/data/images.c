@@ -286,19 +286,24 @@ int images_check_sizes(const ImagesConfig *cfg, const ImagesInfo *info, int trai
     return 0;
 }
 
-int images_check(const ImagesConfig *cfg, int train_size, int test_size, ImagesInfo *info, char *err,
-                 size_t errlen) {
-    ASSERT(train_size >= 1 && test_size >= 0);
+/* Open both pools, check them against each other and the sizes, read the
+ * label files through (for the largest label) and, when whole is true, the
+ * image files too, with their ends (truncation, trailing bytes). Fills
+ * *info. Returns 0, or -1 with a message. */
+static int survey(const ImagesConfig *cfg, int train_size, int test_size, bool whole, ImagesInfo *info, char *err,
+                  size_t errlen) {
     Pool train = {0}, test = {0};
     int max_label = 0, status = -1;
     if (pool_open(&train, cfg, false, err, errlen) != 0 || pool_open(&test, cfg, true, err, errlen) != 0 ||
         pools_check(cfg, &train, &test, train_size, test_size, err, errlen) != 0)
         goto done;
     IdxFile *files[] = {&train.images, &train.labels, &test.images, &test.labels};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (!whole && files[i]->kind == IDX_IMAGES) continue;
         if (idx_read_items(files[i], files[i]->count, NULL, NULL, &max_label, err, errlen) != 0 ||
-            idx_finish(files[i], err, errlen) != 0)
+            (whole && idx_finish(files[i], err, errlen) != 0))
             goto done;
+    }
     *info = (ImagesInfo){.train_pool = train.images.count, .test_pool = test.images.count, .rows = train.images.rows,
                          .cols = train.images.cols, .n_classes = max_label + 1};
     status = 0;
@@ -308,21 +313,14 @@ done:
     return status;
 }
 
+int images_check(const ImagesConfig *cfg, int train_size, int test_size, ImagesInfo *info, char *err,
+                 size_t errlen) {
+    ASSERT(train_size >= 1 && test_size >= 0);
+    return survey(cfg, train_size, test_size, true, info, err, errlen);
+}
+
 int images_layout(const ImagesConfig *cfg, ImagesInfo *info, char *err, size_t errlen) {
-    Pool train = {0}, test = {0};
-    int max_label = 0, status = -1;
-    if (pool_open(&train, cfg, false, err, errlen) != 0 || pool_open(&test, cfg, true, err, errlen) != 0 ||
-        pools_check(cfg, &train, &test, 1, 0, err, errlen) != 0 ||
-        idx_read_items(&train.labels, train.labels.count, NULL, NULL, &max_label, err, errlen) != 0 ||
-        idx_read_items(&test.labels, test.labels.count, NULL, NULL, &max_label, err, errlen) != 0)
-        goto done;
-    *info = (ImagesInfo){.train_pool = train.images.count, .test_pool = test.images.count, .rows = train.images.rows,
-                         .cols = train.images.cols, .n_classes = max_label + 1};
-    status = 0;
-done:
-    pool_close(&train);
-    pool_close(&test);
-    return status;
+    return survey(cfg, 1, 0, false, info, err, errlen);
 }
 
 /* examples_alloc for n images of f's size, with a message naming f when

@@ -35,8 +35,10 @@ void linear_backward(real *din, bool accumulate_din, real *dweight, real *dbias,
  * them separate). */
 void activation_forward(real *out, const real *in, long count, Activation act);
 
-/* din = f'(in) ⊙ dout, written. din may alias dout. din, dout, in (count). */
-void activation_backward(real *din, const real *dout, const real *in, long count, Activation act);
+/* din = f'(in) ⊙ dout, written. din may alias dout. din, dout, in (count);
+ * out (count) = f(in) as activation_forward wrote it (tanh's derivative is
+ * taken from it, 1 - out², rather than from a second tanh). */
+void activation_backward(real *din, const real *dout, const real *in, const real *out, long count, Activation act);
 
 /* LayerNorm over the last dimension, eps 1e-5, biased variance (PyTorch).
  * out (n, c); mean, rstd (n) saved for backward; in (n, c); gain, bias (c). */

@@ -192,14 +192,14 @@ void mlp_backward(Mlp *mlp, const real *params, real *grads, const real *doutput
     linear_backward(dcur, false, grads + mlp->out_weight, mlp->out_bias == NO_PARAM ? NULL : grads + mlp->out_bias,
                     doutputs, mlp->post[depth - 1], width, params + mlp->out_weight, n, width, mlp->n_outputs);
     for (int l = depth - 1; l >= 1; l--) {
-        activation_backward(dcur, dcur, mlp->pre[l], (long)n * width, mlp->cfg.activation);
+        activation_backward(dcur, dcur, mlp->pre[l], mlp->post[l], (long)n * width, mlp->cfg.activation);
         linear_backward(dnext, false, grads + mlp->weight[l], mlp->bias[l] == NO_PARAM ? NULL : grads + mlp->bias[l],
                         dcur, mlp->post[l - 1], width, params + mlp->weight[l], n, width, width);
         real *swap = dcur;
         dcur = dnext;
         dnext = swap;
     }
-    activation_backward(dcur, dcur, mlp->pre[0], (long)n * width, mlp->cfg.activation);
+    activation_backward(dcur, dcur, mlp->pre[0], mlp->post[0], (long)n * width, mlp->cfg.activation);
     /* dcur is now the first layer's pre-activation gradient (n, N) */
     if (mlp->cfg.input == INPUT_DENSE)
         linear_backward(NULL, false, grads + mlp->weight[0], mlp->bias[0] == NO_PARAM ? NULL : grads + mlp->bias[0],

@@ -325,7 +325,7 @@ static void block_backward(Transformer *tf, const TransformerBlock *blk, const r
     memcpy(tf->dmid, dout, sizeof(real) * (size_t)(rows * d));
     linear_backward(tf->dfc, false, grads + blk->proj_weight, grad_or_null(grads, blk->proj_bias), dout,
                     blk->fc_post, f, params + blk->proj_weight, (int)rows, f, d);
-    activation_backward(tf->dfc, tf->dfc, blk->fc_pre, rows * f, cfg->activation);
+    activation_backward(tf->dfc, tf->dfc, blk->fc_pre, blk->fc_post, rows * f, cfg->activation);
     linear_backward(ln ? tf->dln : tf->dmid, !ln, grads + blk->fc_weight, grad_or_null(grads, blk->fc_bias),
                     tf->dfc, ln ? blk->ln2 : blk->mid, d, params + blk->fc_weight, (int)rows, d, f);
     if (ln)
