@@ -7,7 +7,9 @@
  * seeds, data and initialization), then trained full batch for STEPS updates,
  * each as the trainer does one (with the norm projection of
  * train.fixed_norm). OUT.bin is the export of worker/run_export.h with the
- * header key "steps": STEPS, followed by
+ * header key "steps": STEPS and, with train.feature_rank, "feature_rank": the
+ * rank of each hidden layer's feature covariance over the training set at
+ * initialization, followed by
  *   per step s = 1..STEPS:
  *     float64 loss                    mean training loss before update s
  *     float32 grads[total]            its gradient
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "feature_rank.h"
 #include "optimizer.h"
 #include "run_export.h"
 #include "train.h"
@@ -60,7 +63,23 @@ int main(int argc, char **argv) {
         return 1;
     }
     int status = run_export_header(out, &cfg, &setup);
-    fprintf(out, ", \"steps\": %d}\n", STEPS);
+    fprintf(out, ", \"steps\": %d", STEPS);
+    if (cfg.train.feature_rank && model_hidden_layers(model) > 0 && setup.data.train.n >= 2) {
+        FeatureRank ranker;
+        if (feature_rank_create(&ranker, setup.data.train.n, model->cfg.width) != 0) {
+            fprintf(stderr, "export_reference: out of memory\n");
+            return 1;
+        }
+        model_forward(model, &setup.data.train);
+        fprintf(out, ", \"feature_rank\": [");
+        for (int l = 0; l < model_hidden_layers(model); l++) {
+            int width;
+            fprintf(out, "%s%d", l ? ", " : "", feature_rank_compute(&ranker, model_hidden(model, l, &width), setup.data.train.n));
+        }
+        fprintf(out, "]");
+        feature_rank_free(&ranker);
+    }
+    fprintf(out, "}\n");
     status |= run_export_data(out, &setup);
     double target_norm = cfg.train.fixed_norm ? model_weight_norm(model) : 0;
     for (int step = 1; step <= STEPS; step++) {

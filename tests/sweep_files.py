@@ -40,12 +40,16 @@ def same_points(a, b, what):
 
 
 def record_size(sweep_path):
-    """Bytes of one journal record of the sweep (driver/journal.c): index, seconds, summary, curves, checksum."""
+    """Bytes of one journal record of the sweep (driver/journal.c): index, seconds, summary, curves (with a
+    feature-rank series per hidden layer of the deepest MLP under train.feature_rank), checksum."""
     with open(sweep_path) as f:
-        train = json.load(f)["train"]
-    steps, every = train["steps"], train["eval_every"]
+        sweep = json.load(f)
+    train = sweep["train"]
+    steps, every = train["steps"], train.get("eval_every", 10)
     n_eval = steps // every + 1 + (steps % every != 0)
-    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * 5 * n_eval + 8
+    depths = sweep["grid"].get("model.depth", [sweep.get("model", {}).get("depth", 1)])
+    series = 5 + (max(depths) if train.get("feature_rank") else 0)
+    return 4 + 8 + (2 + 4 * 4 * 2 + 4 * 5 + 4 + 4) + 4 * series * n_eval + 8
 
 
 def journal_records(out, sweep_path):

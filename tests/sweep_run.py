@@ -230,13 +230,17 @@ def one_blas_kernel(reference):
 
 
 def shipped_sweeps_validate():
-    sweeps_dir = os.path.join(DATA, "..", "..", "sweeps")
+    root = os.path.join(DATA, "..", "..")
+    sweeps_dir = os.path.join(root, "sweeps")
     for name in sorted(os.listdir(sweeps_dir)):
+        if not name.endswith(".json"):
+            continue
         with open(os.path.join(sweeps_dir, name)) as f:
             if "grid" not in json.load(f):
                 continue
-        result = subprocess.run([GROKSWEEP, "validate", os.path.join(sweeps_dir, name)], capture_output=True,
-                                text=True, timeout=300)
+        # from the project root, where the shipped sweeps' data paths start
+        result = subprocess.run([GROKSWEEP, "validate", os.path.join("sweeps", name)], capture_output=True,
+                                text=True, timeout=300, cwd=root)
         check(result.returncode == 0, f"sweeps/{name} validates: {result.stderr}")
 
 

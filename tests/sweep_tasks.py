@@ -1,15 +1,16 @@
 """A sweep of a task beyond arithmetic, end to end: a teacher-student grid over
-train_size x init_scale with feature ranks, run under real mpirun with 1 and 2
-ranks (bit-identical results), read back by h5py and by xarray with both
-engines (named dims, the train_size coordinate, curve_feature_rank over
-hidden_layer), summarized by `groksweep report` and plotted by
-results/plot_phase_diagram.py.
+train_size x init_scale x depth with feature ranks, run under real mpirun with
+1 and 2 ranks (bit-identical results), stopped by SIGUSR1 and resumed to the
+same file, read back by h5py and by xarray with both engines (named dims, the
+train_size coordinate, curve_feature_rank over hidden_layer), summarized by
+`groksweep report` and plotted by results/plot_phase_diagram.py.
 
 usage: sweep_tasks.py GROKSWEEP MPIEXEC PROJECT_ROOT WORKDIR
 """
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -17,24 +18,28 @@ import h5py
 import numpy as np
 import xarray as xr
 from harness import ENV, check, finish
+from sweep_files import same_points, wait_for_records
 
 GROKSWEEP, MPIEXEC, ROOT, WORKDIR = sys.argv[1:5]
 
 SWEEP = {
     "task": {"kind": "teacher_student", "test_size": 40, "input_dim": 4, "output_dim": 3, "teacher_width": 12},
     "model": {"width": 12, "activation": "tanh"},
-    "train": {"steps": 60, "eval_every": 20, "feature_rank": True, "feature_rank_samples": 30},
+    "train": {"steps": 30000, "eval_every": 10000, "feature_rank": True, "feature_rank_samples": 30},
     "grid": {"train_size": [10, 30], "weight_decay": [0.1], "init_scale": [0.5, 2], "model.depth": [1, 3],
              "seed": 1},
 }
 
 
+SWEEP_PATH = os.path.join(WORKDIR, "sweep.json")
+
+
+def command(ranks, out):
+    return [MPIEXEC, "-n", str(ranks), GROKSWEEP, "run", SWEEP_PATH, "-o", out, "--quiet"]
+
+
 def run_sweep(ranks, out):
-    path = os.path.join(WORKDIR, "sweep.json")
-    with open(path, "w") as f:
-        json.dump(SWEEP, f)
-    result = subprocess.run([MPIEXEC, "-n", str(ranks), GROKSWEEP, "run", path, "-o", out, "--quiet"], env=ENV,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command(ranks, out), env=ENV, capture_output=True, text=True, timeout=600)
     check(result.returncode == 0, f"{ranks} ranks: exit 0, got {result.returncode}: {result.stderr[-400:]}")
 
 
@@ -52,6 +57,24 @@ def same_results():
     differing = [k for k in a if k in b and not np.array_equal(a[k], b[k], equal_nan=True)]
     check(not differing, f"1 and 2 ranks give bit-identical results: {differing}")
     return two
+
+
+def stopped_and_resumed(reference):
+    out = os.path.join(WORKDIR, "stopped.h5")
+    process = subprocess.Popen(command(2, out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    check(wait_for_records(out, 2, SWEEP_PATH), "the sweep journaled two points")
+    process.send_signal(signal.SIGUSR1)  # as Slurm sends before the time limit, through mpirun
+    _, stderr = process.communicate(timeout=120)
+    check(process.returncode == 3, f"SIGUSR1: exit status 3 (resumable), got {process.returncode}: {stderr}")
+    with h5py.File(out, "r") as f:
+        done = int((f["status"][...] > 0).sum())
+    check(0 < done < 8, f"a partial file: {done} of 8 points done")
+    run_sweep(2, out)
+    same_points(reference, out, "SIGUSR1 and resume vs uninterrupted")
+    with h5py.File(reference, "r") as a, h5py.File(out, "r") as b:
+        check(np.array_equal(a["curve_feature_rank"][...], b["curve_feature_rank"][...], equal_nan=True),
+              "SIGUSR1 and resume: the same feature ranks")
 
 
 def readers(path):
@@ -102,7 +125,10 @@ def plots(path):
 
 shutil.rmtree(WORKDIR, ignore_errors=True)
 os.makedirs(WORKDIR)
+with open(SWEEP_PATH, "w") as f:
+    json.dump(SWEEP, f)
 out = same_results()
+stopped_and_resumed(out)
 readers(out)
 report(out)
 plots(out)

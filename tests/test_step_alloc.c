@@ -34,12 +34,12 @@ void *__wrap_realloc(void *pointer, size_t size) {
 }
 
 /* Allocations made by one train_run of the configuration JSON with `steps`
- * steps of batch_size examples (0: full batch) and two evaluations (step 0
- * and the last); -1 if the run fails. */
+ * steps of batch_size examples (0: full batch), evaluated every 5 steps; -1
+ * if the run fails. */
 static long run_allocations(const char *json, int batch_size, int steps) {
     char steps_set[64], eval_set[64], batch_set[64], err[512];
     snprintf(steps_set, sizeof steps_set, "train.steps=%d", steps);
-    snprintf(eval_set, sizeof eval_set, "train.eval_every=%d", steps);
+    snprintf(eval_set, sizeof eval_set, "train.eval_every=%d", 5); /* evaluations must not allocate either */
     snprintf(batch_set, sizeof batch_set, "train.batch_size=%d", batch_size);
     const char *overrides[] = {steps_set, eval_set, batch_set};
     RunConfig cfg;
@@ -77,5 +77,13 @@ int main(void) {
     check_steps_allocate_nothing("mlp, minibatches of 16", mlp, 16);
     check_steps_allocate_nothing("transformer, full batch", transformer, 0);
     check_steps_allocate_nothing("transformer, minibatches of 16", transformer, 16);
+    const char *dense = "{\"task\": {\"kind\": \"carvalho\", \"train_size\": 64, \"test_size\": 40,"
+                        " \"imbalance\": 0.2}, \"model\": {\"width\": 16, \"depth\": 3},"
+                        " \"train\": {\"fixed_norm\": true, \"feature_rank\": true, \"feature_rank_samples\": 30}}";
+    const char *regression = "{\"task\": {\"kind\": \"teacher_student\", \"train_size\": 32, \"test_size\": 8},"
+                             " \"model\": {\"width\": 16, \"activation\": \"tanh\"}}";
+    check_steps_allocate_nothing("dense mlp, fixed norm and feature ranks, full batch", dense, 0);
+    check_steps_allocate_nothing("dense mlp, fixed norm and feature ranks, minibatches of 16", dense, 16);
+    check_steps_allocate_nothing("regression, minibatches of 8", regression, 8);
     return test_finish();
 }

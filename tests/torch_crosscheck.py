@@ -123,6 +123,19 @@ def worst_elements(c, ref, grad_ref, k=3):
     return lines
 
 
+def check_feature_ranks(header, model, inputs):
+    """The C side's feature rank of each hidden layer over the training set at initialization against
+    torch.linalg.matrix_rank(torch.cov(features.T)) of the float32 features (Fan et al. 2024's measure);
+    returns failure lines."""
+    if "feature_rank" not in header:
+        return []
+    with torch.no_grad():
+        hidden = model.hidden(model.features(inputs))
+        ref = [int(torch.linalg.matrix_rank(torch.cov(h.to(torch.float32).T))) for h in hidden]
+    print(f"feature ranks at initialization over the training set: C {header['feature_rank']}, torch {ref}")
+    return [] if header["feature_rank"] == ref else [f"feature ranks differ: C {header['feature_rank']}, torch {ref}"]
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
@@ -147,6 +160,7 @@ def main(argv):
     if inputs.is_floating_point():
         inputs = inputs.to(torch.float64)
     target = loss_target(cfg["loss"], examples, shape["n_outputs"], torch.float64)
+    rank_failures = check_feature_ranks(header, model, inputs)
     lr, warmup = opt["lr"], opt["warmup_steps"]
     beta1, beta2 = opt["betas"]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(beta1, beta2), eps=opt["eps"],
@@ -213,8 +227,9 @@ def main(argv):
         print(f"{row:<{width}}  " + "  ".join(cells))
     worst = max(errors.values(), key=lambda e: e if e == e else math.inf)
     print(f"max relative error {worst:.3e}")
+    failures += rank_failures
     if failures:
-        print(f"FAIL: {sum(1 for f in failures if not f.startswith(' '))} comparisons above tolerance {TOLERANCE:g}")
+        print(f"FAIL: {sum(1 for f in failures if not f.startswith(' '))} comparisons failed")
         for line in failures:
             print("  " + line)
         return 1
