@@ -183,7 +183,8 @@ def task_title(f):
     if kind == "images":
         return f"images: {os.path.basename(os.path.dirname(task.get('train_images', 'fashion-mnist/')))}"
     if kind == "carvalho":
-        return f"Carvalho et al. dataset {task.get('dataset', 1)}"
+        grid = json.loads(text(f.attrs["sweep"])).get("grid", {})
+        return "Carvalho et al." + ("" if "task.dataset" in grid else f" dataset {task.get('dataset', 1)}")
     return kind.replace("_", "-")
 
 
@@ -645,7 +646,8 @@ def feature_rank_figure(S, outdir, dpi, written):
         acc.set_ylabel("test accuracy", color="#d55e00")
     for ax in axs.flat[len(done):]:
         ax.set_visible(False)
-    handles, labels = axs.flat[0].get_legend_handles_labels()
+    deepest = max(axs.flat[:len(done)], key=lambda ax: len(ax.get_lines()))
+    handles, labels = deepest.get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.suptitle("Feature rank of each hidden layer on the test set (dashed: test accuracy)", fontsize=11)
     save(fig, outdir, name, dpi, written)

@@ -16,6 +16,14 @@
 
 #define IDX_MAGIC_LABELS 0x00000801u
 #define IDX_MAGIC_IMAGES 0x00000803u
+
+static const char *const subset_kind_names[SUBSET_KIND_COUNT] = {[SUBSET_FIRST] = "first", [SUBSET_RANDOM] = "random"};
+
+const char *subset_kind_name(SubsetKind kind) {
+    ASSERT((unsigned)kind < (unsigned)SUBSET_KIND_COUNT);
+    return subset_kind_names[kind];
+}
+
 /* A guard against absurd headers (and count * rows * cols overflow), far
  * above any image this trainer could use: at most 2^24 pixels an image. */
 #define IDX_MAX_SIDE 4096u

@@ -16,7 +16,10 @@
 
 #define DATA_PATH_CAPACITY 512
 
-typedef enum { SUBSET_FIRST, SUBSET_RANDOM } SubsetKind;
+typedef enum { SUBSET_FIRST, SUBSET_RANDOM, SUBSET_KIND_COUNT } SubsetKind;
+
+/* JSON name of a subset kind ("first", "random"). */
+const char *subset_kind_name(SubsetKind kind);
 
 typedef struct {
     char train_images[DATA_PATH_CAPACITY]; /* task.train_images */

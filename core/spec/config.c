@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "error.h"
+#include "mlp.h"
 
 #define COUNT_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
 
@@ -46,11 +47,7 @@ _Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind must be int-
 static const char *task_kind_name_of(int value) { return task_kind_name((TaskKind)value); }
 static const char *operation_name_of(int value) { return operation_name((Operation)value); }
 static const char *sequence_name_of(int value) { return sequence_format_name((SequenceFormat)value); }
-static const char *subset_name_of(int value) {
-    static const char *const names[] = {[SUBSET_FIRST] = "first", [SUBSET_RANDOM] = "random"};
-    ASSERT((unsigned)value < (unsigned)COUNT_OF(names));
-    return names[value];
-}
+static const char *subset_name_of(int value) { return subset_kind_name((SubsetKind)value); }
 static const char *model_kind_name_of(int value) { return model_kind_name((ModelKind)value); }
 static const char *input_kind_name_of(int value) { return input_kind_name((InputKind)value); }
 static const char *activation_name_of(int value) { return activation_name((Activation)value); }
@@ -203,7 +200,7 @@ static const Field fields[FIELD_COUNT] = {
                "Images of the test pool"),
     PATH_FIELD(F_TASK_TEST_LABELS, "task.test_labels", task.images.test_labels, "t10k-labels-idx1-ubyte.gz",
                "Labels of the test pool"),
-    [F_TASK_SUBSET] = {"task.subset", ENUM_OF(subset_name_of, 2), MEMBER(task.images.subset),
+    [F_TASK_SUBSET] = {"task.subset", ENUM_OF(subset_name_of, SUBSET_KIND_COUNT), MEMBER(task.images.subset),
                        .default_value = SUBSET_FIRST, IMAGES_ONLY,
                        .help = "Which train_size images of the training pool: the first ones (Omnigrok), or a "
                                "random subset seeded by train.seed (nested across sizes)."},

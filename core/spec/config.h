@@ -10,7 +10,6 @@
 #include <stddef.h>
 
 #include "loss.h"
-#include "mlp.h"
 #include "model_config.h"
 #include "optimizer.h"
 #include "task.h"
