@@ -139,7 +139,7 @@ def parse_timing(stderr):
 
 def run_timed(binary, sweep, out, ranks, record_bytes):
     """One saturation run: wall time, the --timing report, journal samples."""
-    for suffix in ("", ".journal", ".tmp"):
+    for suffix in ("", ".journal"):
         if os.path.exists(out + suffix):
             os.remove(out + suffix)
     args = mpirun(ranks) + [binary, "run", sweep, "-o", out, "--quiet", "--timing"]
@@ -191,7 +191,7 @@ STRACE_FD = re.compile(r"^(?:\d+<([^>]*)>)")
 def strace_run(binary, sweep, out, ranks, workdir):
     """Rank 0 under strace: bytes written, write calls and fsync seconds per file."""
     log = os.path.join(workdir, "strace.log")
-    for suffix in ("", ".journal", ".tmp"):
+    for suffix in ("", ".journal"):
         if os.path.exists(out + suffix):
             os.remove(out + suffix)
     prefix = ["strace", "-f", "-y", "-T", "-qq", "-o", log,
@@ -223,7 +223,7 @@ def strace_run(binary, sweep, out, ranks, workdir):
                 call, path, ret, seconds = match.group(1), match.group(2), int(match.group(3)), float(match.group(4))
             if path.endswith(".journal"):
                 key = "journal"
-            elif path.endswith(".h5") or path.endswith(".h5.tmp"):
+            elif path.endswith(".h5") or path.endswith(".tmp"):  # the output, and the file it is built in
                 key = "hdf5"
             else:
                 continue

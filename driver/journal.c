@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "error.h"
 
 #define HEADER_MAGIC "GSJOURN2"
 #define OLD_HEADER_MAGIC "GSJOURN1" /* before the BLAS kernel was recorded */
@@ -72,6 +75,89 @@ static int sync_directory_of(const char *path) {
     return rc;
 }
 
+/* Whether the complete record in j->buffer is sound: its magic, checksum,
+ * point index and the values it carries (a forged status or phase with a
+ * valid checksum is damage too). Unpacks it into *result. */
+static bool record_sound(const Journal *j, long n_points, PointResult *result, int64_t *point) {
+    uint32_t magic;
+    uint64_t checksum;
+    memcpy(&magic, j->buffer, 4);
+    memcpy(point, j->buffer + 4, 8);
+    memcpy(&checksum, j->buffer + 12 + j->payload_size, 8);
+    if (magic != RECORD_MAGIC || checksum != fnv1a(j->buffer + 4, 8 + j->payload_size) || *point < 0 ||
+        *point >= n_points)
+        return false;
+    point_result_unpack(result, j->buffer + 12);
+    return point_result_valid(result);
+}
+
+/* Write the header and every sound record of the open journal to a new
+ * file beside it, then move it over the old one: damaged records leave the
+ * journal, so their points run again and are reported only once. Returns 0,
+ * or -1 with a message (the old journal is then left as it was). */
+static int rewrite_sound_records(Journal *j, const char *path, const JournalHeader *header, long n_points,
+                                 PointResult *result, char *err, size_t errlen) {
+    char rewrite_path[4096];
+    if (snprintf(rewrite_path, sizeof rewrite_path, "%s.rewrite", path) >= (int)sizeof rewrite_path)
+        return error_format(err, errlen, "%s: path too long to rewrite the journal", path);
+    unlink(rewrite_path); /* a rewrite a crash interrupted; the journal itself is intact */
+    int out = open(rewrite_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) return error_format(err, errlen, "%s: cannot rewrite the journal: %s", rewrite_path, strerror(errno));
+    bool ok = write_all(out, header, sizeof *header) == 0 && lseek(j->fd, (off_t)sizeof *header, SEEK_SET) >= 0;
+    for (;;) {
+        ssize_t got = ok ? read_full(j->fd, j->buffer, record_size(j)) : -1;
+        if (got < 0) ok = false;
+        if (!ok || (size_t)got < record_size(j)) break;
+        int64_t point;
+        if (record_sound(j, n_points, result, &point)) ok = write_all(out, j->buffer, record_size(j)) == 0;
+    }
+    ok = ok && fsync(out) == 0;
+    int saved_errno = errno;
+    if (close(out) != 0) ok = false;
+    if (!ok || rename(rewrite_path, path) != 0 || sync_directory_of(path) != 0) {
+        if (ok) saved_errno = errno;
+        unlink(rewrite_path);
+        return error_format(err, errlen, "%s: cannot rewrite the journal without its damaged records: %s", path,
+                            strerror(saved_errno));
+    }
+    close(j->fd);
+    j->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (j->fd < 0) return error_format(err, errlen, "%s: cannot reopen the rewritten journal: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Read the records after the header: pass each sound one to visit; report
+ * each damaged one on stderr (its number, offset and point, which will run
+ * again) and rewrite the journal without them; cut a torn last record (a
+ * kill during a write). Leaves the file position at the end. Returns 0, or
+ * -1 with a message. */
+static int read_records(Journal *j, const char *path, const JournalHeader *header, long n_points, JournalVisit visit,
+                        void *context, PointResult *result, char *err, size_t errlen) {
+    off_t end = (off_t)sizeof *header;
+    long index = 0, damaged = 0;
+    for (;; index++) {
+        ssize_t got = read_full(j->fd, j->buffer, record_size(j));
+        if (got < 0) return error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        if ((size_t)got < record_size(j)) break;
+        int64_t point;
+        if (record_sound(j, n_points, result, &point)) {
+            visit((long)point, result, context);
+        } else {
+            damaged++;
+            bool in_range = point >= 0 && point < n_points;
+            fprintf(stderr,
+                    "groksweep run: %s: record %ld at byte %lld is damaged (%s); %s\n", path, index, (long long)end,
+                    in_range ? "a bad checksum or values" : "a bad point index",
+                    in_range ? "its point will run again if no other record holds it" : "it is dropped");
+        }
+        end += (off_t)record_size(j);
+    }
+    /* cut off a torn record left by a kill during a write */
+    if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) != end)
+        return error_format(err, errlen, "%s: cannot truncate a torn record: %s", path, strerror(errno));
+    return damaged > 0 ? rewrite_sound_records(j, path, header, n_points, result, err, errlen) : 0;
+}
+
 int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen) {
     memset(j, 0, sizeof *j);
@@ -115,7 +201,9 @@ int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_point
             goto done;
         }
         if (n != (ssize_t)sizeof found || memcmp(found.magic, HEADER_MAGIC, 8) != 0) {
-            snprintf(err, errlen, "%s: not a groksweep journal", path);
+            snprintf(err, errlen,
+                     "%s: not a groksweep journal, or its header is damaged, so the finished points in it cannot be "
+                     "trusted; move it (and the output file) aside to start the sweep over, or pass --force", path);
             status = -2;
             goto done;
         }
@@ -138,30 +226,9 @@ int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_point
             status = -2;
             goto done;
         }
-        off_t good_end = (off_t)sizeof found;
-        for (;;) {
-            ssize_t got = read_full(j->fd, j->buffer, record_size(j));
-            if (got < 0) {
-                snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-                goto done;
-            }
-            if ((size_t)got < record_size(j)) break;
-            uint32_t magic;
-            int64_t point;
-            uint64_t checksum;
-            memcpy(&magic, j->buffer, 4);
-            memcpy(&point, j->buffer + 4, 8);
-            memcpy(&checksum, j->buffer + 12 + j->payload_size, 8);
-            if (magic != RECORD_MAGIC || checksum != fnv1a(j->buffer + 4, 8 + j->payload_size) || point < 0 ||
-                point >= n_points)
-                break;
-            point_result_unpack(&result, j->buffer + 12);
-            visit((long)point, &result, context);
-            good_end += (off_t)record_size(j);
-        }
-        /* cut off a torn record left by a kill during a write */
-        if (ftruncate(j->fd, good_end) != 0 || lseek(j->fd, good_end, SEEK_SET) != good_end) {
-            snprintf(err, errlen, "%s: cannot truncate a torn record: %s", path, strerror(errno));
+        int rc = read_records(j, path, &found, n_points, visit, context, &result, err, errlen);
+        if (rc != 0) {
+            status = rc;
             goto done;
         }
     }

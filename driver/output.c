@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include "check.h"
 #include "hdf5_error.h"
+#include "rng.h"
 
 /* Chunking: per-point variables in blocks of about POINT_CHUNK points,
  * curves in blocks of about CURVE_CHUNK points (fewer when a curve is long,
@@ -636,7 +638,7 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
             "setting attribute creation order");
     TRY_H5(fapl = H5Pcreate(H5P_FILE_ACCESS), "making file access properties");
     TRY_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), "setting format version bounds");
-    TRY_H5(out->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl), "creating the file");
+    TRY_H5(out->file = H5Fcreate(path, H5F_ACC_EXCL, fcpl, fapl), "creating the file");
     created = 1;
     H5Pclose(fapl);
     H5Pclose(fcpl);
@@ -701,6 +703,30 @@ static const void *point_value(const PointResult *r, int v) {
     }
     ASSERT(0);
     return NULL;
+}
+
+int output_temp_path(const char *out_path, char *buf, size_t size) {
+    const char *slash = strrchr(out_path, '/');
+    size_t dir_len = slash ? (size_t)(slash - out_path) + 1 : 0;
+    uint64_t hash = hash_string(out_path + dir_len);
+    int len = snprintf(buf, size, "%.*s.groksweep-%016llx.tmp", (int)dir_len, out_path, (unsigned long long)hash);
+    return len >= 0 && (size_t)len < size ? 0 : -1;
+}
+
+int output_move(OutputFile *out, const char *path, char *err, size_t errlen) {
+    char *copy = strdup(path);
+    if (!copy) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    if (rename(out->path, path) != 0) {
+        snprintf(err, errlen, "cannot move %s to %s: %s", out->path, path, strerror(errno));
+        free(copy);
+        return -1;
+    }
+    free(out->path);
+    out->path = copy;
+    return 0;
 }
 
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen) {

@@ -23,11 +23,24 @@ typedef struct {
     const char *slurm_job_id; /* NULL when not under Slurm */
 } OutputProvenance;
 
-/* Create (truncating) the file at path with every object and attribute of
- * the sweep, all points "not run" (fill values). Returns NULL on failure
- * with a message in err. */
+/* Create the file at path, which must not exist (an existing file or a
+ * symbolic link there is an error, never overwritten or followed), with
+ * every object and attribute of the sweep, all points "not run" (fill
+ * values). Returns NULL on failure with a message in err; nothing is left
+ * at path then. */
 OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProvenance *provenance, char *err,
                           size_t errlen);
+
+/* The name under which the output at out_path is built before it is moved
+ * into place: a hidden file in the same directory, named by a hash of the
+ * output's name (so a user's OUT.h5.tmp is never touched, and names near the
+ * file system's limit still fit). Returns 0, or -1 when it does not fit in
+ * size bytes. */
+int output_temp_path(const char *out_path, char *buf, size_t size);
+
+/* Rename the open file to path (atomically, on the same file system);
+ * later messages name path. Returns 0, or -1 with a message. */
+int output_move(OutputFile *out, const char *path, char *err, size_t errlen);
 
 /* Write one point's variables and curves, its status last, then flush the
  * file. Returns 0, or -1 with a message in err. */

@@ -13,6 +13,7 @@
  * second, and the command exits with EXIT_INTERRUPTED. Running the same
  * command again resumes: journaled points are kept, the rest run. */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <mpi.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include "commands.h"
 #include "journal.h"
 #include "output.h"
+#include "output_lock.h"
 #include "point.h"
 #include "progress.h"
 #include "sweep.h"
@@ -36,7 +38,7 @@
 #endif
 
 enum { TAG_WORKER = 1, TAG_ASSIGN = 2, TAG_STOP = 3, TAG_TEXT = 4 };
-enum { MSG_READY = 0, MSG_RESULT = 1, MSG_INTERRUPTED = 2 };
+enum { MSG_READY = 0, MSG_RESULT = 1, MSG_INTERRUPTED = 2, MSG_UNTRAINED = 3 };
 #define NO_MORE_WORK (-1L)
 #define HEADER_BYTES 16 /* int32 kind, int32 unused, int64 point */
 #define STOP_POLL_SECONDS 0.2
@@ -144,8 +146,9 @@ static int remote_worker(const Sweep *sweep) {
         wait_gently(&request);
         if (point == NO_MORE_WORK) break;
         point_result_clear(&result);
-        bool final = train_point(sweep, (long)point, &hooks, &result);
-        pack_message(message, final ? MSG_RESULT : MSG_INTERRUPTED, (long)point, &result);
+        PointOutcome outcome = train_point(sweep, (long)point, &hooks, &result);
+        int kind = outcome == POINT_TRAINED ? MSG_RESULT : outcome == POINT_ABANDONED ? MSG_INTERRUPTED : MSG_UNTRAINED;
+        pack_message(message, kind, (long)point, &result);
         MPI_CHECK(MPI_Send(message, (int)message_size, MPI_BYTE, 0, TAG_WORKER, MPI_COMM_WORLD));
     }
     if (!stop.stop) {
@@ -169,7 +172,8 @@ typedef struct {
     pthread_cond_t wake;
     long assigned;       /* point to train, NO_MORE_WORK to quit, WAITING */
     long running;        /* point being trained, or WAITING */
-    bool result_ready, result_final;
+    bool result_ready;
+    PointOutcome result_outcome;
     long result_point;
     PointResult result;
     atomic_int stop;
@@ -193,10 +197,10 @@ static void *local_worker_main(void *arg) {
         w->assigned = WAITING;
         pthread_mutex_unlock(&w->lock);
         point_result_clear(&w->result);
-        bool final = train_point(w->sweep, point, &hooks, &w->result);
+        PointOutcome outcome = train_point(w->sweep, point, &hooks, &w->result);
         pthread_mutex_lock(&w->lock);
         w->result_ready = true;
-        w->result_final = final;
+        w->result_outcome = outcome;
         w->result_point = point;
     }
     pthread_mutex_unlock(&w->lock);
@@ -240,6 +244,7 @@ typedef struct {
     const Sweep *sweep;
     const char *out_path;
     int n_ranks;
+    OutputLock lock;         /* held from before the output is touched to the end */
     Journal journal;
     OutputFile *output;
     bool *finished;          /* (n_points) journaled */
@@ -255,6 +260,7 @@ typedef struct {
     Timer journal_time, output_time, handling_time; /* --timing */
     double drive_seconds;
     bool stopping;
+    long untrained;          /* points that could not be trained this run (environment failures) */
     int exit_status;
 } Driver;
 
@@ -292,12 +298,29 @@ static void iso_time_now(char *buf, size_t size) {
 static int prepare_output(Driver *d, bool force) {
     const Sweep *sweep = d->sweep;
     char journal_path[4096], temp_path[4096], err[1024];
-    snprintf(journal_path, sizeof journal_path, "%s.journal", d->out_path);
-    snprintf(temp_path, sizeof temp_path, "%s.tmp", d->out_path);
+    if (snprintf(journal_path, sizeof journal_path, "%s.journal", d->out_path) >= (int)sizeof journal_path ||
+        output_temp_path(d->out_path, temp_path, sizeof temp_path) != 0) {
+        fprintf(stderr, "groksweep run: -o %s: the path is too long (at most %zu bytes)\n", d->out_path,
+                sizeof journal_path - sizeof ".journal");
+        return EXIT_BAD_INPUT;
+    }
+    const char *slash = strrchr(d->out_path, '/');
+    size_t name_len = strlen(slash ? slash + 1 : d->out_path), longest_suffix = sizeof ".journal" - 1;
+    if (name_len + longest_suffix > NAME_MAX) {
+        fprintf(stderr, "groksweep run: -o %s: the file name is %zu bytes; at most %zu, so that %s.journal fits the "
+                        "file system's limit of %d\n",
+                d->out_path, name_len, (size_t)NAME_MAX - longest_suffix, slash ? slash + 1 : d->out_path, NAME_MAX);
+        return EXIT_BAD_INPUT;
+    }
+    int locked = output_lock_acquire(&d->lock, d->out_path, err, sizeof err);
+    if (locked != 0) {
+        fprintf(stderr, "groksweep run: %s\n", err);
+        return locked == -2 ? EXIT_BAD_INPUT : EXIT_ENVIRONMENT;
+    }
     if (force) {
         if ((unlink(d->out_path) != 0 && errno != ENOENT) || (unlink(journal_path) != 0 && errno != ENOENT)) {
             fprintf(stderr, "groksweep run: --force: cannot remove %s: %s\n", d->out_path, strerror(errno));
-            return EXIT_BAD_INPUT;
+            return EXIT_ENVIRONMENT;
         }
     }
     bool have_output = access(d->out_path, F_OK) == 0, have_journal = access(journal_path, F_OK) == 0;
@@ -312,25 +335,22 @@ static int prepare_output(Driver *d, bool force) {
     iso_time_now(created, sizeof created);
     OutputProvenance provenance = {GROKSWEEP_VERSION, blas_config(), blas_core_name(), d->n_ranks, created,
                                    getenv("SLURM_JOB_ID")};
+    /* the lock is held: a temporary file of this output's name is a crashed run's, never another's */
+    unlink(temp_path);
     d->output = output_create(temp_path, sweep, &provenance, err, sizeof err);
     if (!d->output) {
         fprintf(stderr, "groksweep run: -o %s: %s\n", d->out_path, err);
-        return EXIT_BAD_INPUT;
-    }
-    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, sweep->n_rank_layers, blas_core_name(),
-                          rebuild_visit, d, err, sizeof err);
-    if (rc != 0 || d->exit_status != 0) {
-        if (rc != 0) fprintf(stderr, "groksweep run: %s\n", err);
-        output_close(d->output, err, sizeof err);
-        d->output = NULL;
-        unlink(temp_path);
-        return rc == -2 ? EXIT_BAD_INPUT : EXIT_ENVIRONMENT;
-    }
-    if (rename(temp_path, d->out_path) != 0) {
-        fprintf(stderr, "groksweep run: cannot move %s to %s: %s\n", temp_path, d->out_path, strerror(errno));
         return EXIT_ENVIRONMENT;
     }
-    return 0;
+    int rc = journal_open(&d->journal, journal_path, sweep->hash, sweep->n_points, sweep->n_eval, sweep->n_rank_layers,
+                          blas_core_name(), rebuild_visit, d, err, sizeof err);
+    if (rc == 0 && d->exit_status == 0 && output_move(d->output, d->out_path, err, sizeof err) == 0) return 0;
+    if (rc != 0) fprintf(stderr, "groksweep run: %s\n", err);
+    else if (d->exit_status == 0) fprintf(stderr, "groksweep run: %s\n", err);
+    output_close(d->output, err, sizeof err);
+    d->output = NULL;
+    unlink(temp_path);
+    return rc == -2 ? EXIT_BAD_INPUT : EXIT_ENVIRONMENT;
 }
 
 static void begin_stop(Driver *d);
@@ -388,6 +408,8 @@ static void handle_worker_message(Driver *d, int rank, const unsigned char *mess
         record_point(d, (long)point, scratch);
     } else if (kind == MSG_INTERRUPTED) {
         begin_stop(d); /* a signal reached that rank: the whole sweep stops */
+    } else if (kind == MSG_UNTRAINED) {
+        d->untrained++; /* not journaled: the next run tries it again */
     }
     d->running[rank] = WAITING;
     assign_remote(d, rank);
@@ -444,10 +466,12 @@ static void drive(Driver *d) {
             if (ready) {
                 double start = monotonic_seconds();
                 long done = d->counts.done;
-                if (d->local.result_final)
+                if (d->local.result_outcome == POINT_TRAINED)
                     record_point(d, d->local.result_point, &d->local.result);
-                else
+                else if (d->local.result_outcome == POINT_ABANDONED)
                     begin_stop(d);
+                else
+                    d->untrained++;
                 long point = next_point(d);
                 local_assign(&d->local, point);
                 local_active = point >= 0;
@@ -513,7 +537,16 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
                 if (report) fprintf(stderr, "groksweep run: %s needs a file path\n", arg);
                 return EXIT_BAD_INPUT;
             }
+            if (o->out_path) {
+                if (report) fprintf(stderr, "groksweep run: %s given twice (%s, then %s); give one output\n", arg,
+                                    o->out_path, argv[i + 1]);
+                return EXIT_BAD_INPUT;
+            }
             o->out_path = argv[++i];
+            if (!o->out_path[0]) {
+                if (report) fprintf(stderr, "groksweep run: %s \"\": the output path is empty\n", arg);
+                return EXIT_BAD_INPUT;
+            }
         } else if (strcmp(arg, "--force") == 0) {
             o->force = true;
         } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
@@ -548,21 +581,12 @@ static char *broadcast_sweep_text(const char *path, int rank) {
     long length = -1;
     char *text = NULL;
     if (rank == 0) {
-        FILE *file = fopen(path, "rb");
-        if (!file) {
-            fprintf(stderr, "groksweep run: %s: cannot read: %s\n", path, strerror(errno));
-        } else {
-            if (fseek(file, 0, SEEK_END) == 0 && (length = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0 &&
-                (text = malloc((size_t)length + 1)) && fread(text, 1, (size_t)length, file) == (size_t)length) {
-                text[length] = '\0';
-            } else {
-                fprintf(stderr, "groksweep run: %s: cannot read: %s\n", path, strerror(errno));
-                free(text);
-                text = NULL;
-                length = -1;
-            }
-            fclose(file);
-        }
+        char err[1024];
+        text = config_read_file(path, err, sizeof err);
+        if (text)
+            length = (long)strlen(text);
+        else
+            fprintf(stderr, "groksweep run: %s\n", err);
     }
     MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, MPI_COMM_WORLD));
     if (length < 0) return NULL;
@@ -637,6 +661,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     d.out_path = o->out_path;
     d.n_ranks = n_ranks;
     d.journal.fd = -1;
+    d.lock.fd = -1;
     long n = sweep->n_points;
     d.finished = calloc((size_t)n, sizeof *d.finished);
     d.cost = malloc(sizeof *d.cost * (size_t)n);
@@ -656,6 +681,11 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
         goto out;
     }
     for (long p = 0; p < n; p++) {
+        if (signal_received) { /* a signal during the start of a large sweep: nothing is written yet */
+            fprintf(stderr, "groksweep run: interrupted before the output was touched\n");
+            status = broadcast_status(EXIT_INTERRUPTED);
+            goto out;
+        }
         RunConfig cfg;
         TaskLayout layout;
         bool known = sweep_point_config(sweep, p, &cfg, err, sizeof err) == 0 &&
@@ -695,6 +725,15 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
         d.exit_status = EXIT_ENVIRONMENT;
     }
     d.output = NULL;
+    if (d.exit_status == 0 && d.untrained > 0) {
+        fprintf(stderr,
+                "groksweep run: %ld point%s could not be trained (the environment failures above) and %s not "
+                "recorded; every other finished point is kept in %s: run the same command again (with more memory, "
+                "or once the data files are back) to train %s\n",
+                d.untrained, d.untrained == 1 ? "" : "s", d.untrained == 1 ? "is" : "are", o->out_path,
+                d.untrained == 1 ? "it" : "them");
+        d.exit_status = EXIT_ENVIRONMENT;
+    }
     if (d.exit_status == 0 && d.counts.done < n) d.exit_status = EXIT_INTERRUPTED;
     if (d.exit_status == EXIT_INTERRUPTED)
         fprintf(stderr, "groksweep run: interrupted with %ld of %ld points done, all kept in %s; run the same "
@@ -711,6 +750,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
 out:
     if (d.output) output_close(d.output, err, sizeof err);
     journal_close(&d.journal);
+    output_lock_release(&d.lock);
     free(d.finished);
     free(d.cost);
     free(d.pending);

@@ -40,8 +40,9 @@ static void print_validate_help(FILE *out) {
             "of values, {\"linspace\": [a, b, n]}, {\"logspace\": [a, b, n]} (10^a .. 10^b),\n"
             "or, for seed, a count k meaning 0 .. k-1.\n"
             "\n"
-            "exit status: 0 valid; 2 invalid (one line naming the JSON path, the value and\n"
-            "what is allowed)\n");
+            "exit status: 0 valid; 1 a point needs more memory than this machine has\n"
+            "available (or a data file cannot be read); 2 invalid (one line naming the JSON\n"
+            "path, the value and what is allowed)\n");
 }
 
 static void print_axis(const SweepAxis *axis) {
@@ -100,14 +101,8 @@ int command_validate(int argc, char **argv) {
         sweep_free(&sweep);
         return EXIT_BAD_INPUT;
     }
-    printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
-    for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
-    printf("points: %ld\n", sweep.n_points);
-    printf("evaluations per point: %d (steps %d..%d)\n", sweep.n_eval, sweep.eval_steps[0],
-           sweep.eval_steps[sweep.n_eval - 1]);
-
-    double total = 0, largest = -1;
-    long largest_point = 0;
+    double total = 0, largest = -1, largest_memory = -1;
+    long largest_point = 0, memory_point = 0;
     for (long p = 0; p < sweep.n_points; p++) {
         RunConfig cfg;
         TaskLayout layout;
@@ -117,12 +112,32 @@ int command_validate(int argc, char **argv) {
             sweep_free(&sweep);
             return EXIT_ENVIRONMENT;
         }
-        double cost = run_cost_flops(&cfg, &layout);
+        double cost = run_cost_flops(&cfg, &layout), memory = run_memory_bytes(&cfg, &layout);
         total += cost;
         if (cost > largest) largest = cost, largest_point = p;
+        if (memory > largest_memory) largest_memory = memory, memory_point = p;
     }
+    char label[512];
+    sweep_point_label(&sweep, memory_point, label, sizeof label);
+    double available = memory_available_bytes();
+    if (available >= 0 && largest_memory > available) {
+        fprintf(stderr,
+                "groksweep validate: %s: grid point %s needs about %.3g GiB, more than the %.3g GiB of memory "
+                "available on this machine; it would not be trained here\n",
+                path, label, largest_memory / (1 << 30), available / (1 << 30));
+        sweep_free(&sweep);
+        return EXIT_ENVIRONMENT;
+    }
+    printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
+    for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
+    printf("points: %ld\n", sweep.n_points);
+    printf("evaluations per point: %d (steps %d..%d)\n", sweep.n_eval, sweep.eval_steps[0],
+           sweep.eval_steps[sweep.n_eval - 1]);
+
     printf("estimated work: %.3g GFLOP (largest point %.3g GFLOP), without early stops\n", total / 1e9,
            largest / 1e9);
+    printf("memory: the largest point needs about %.3g GiB per rank (%s); %.3g GiB available here\n",
+           largest_memory / (1 << 30), label, available / (1 << 30));
 
     /* time a few steps of the largest point to turn flops into seconds */
     RunConfig timing;

@@ -23,7 +23,7 @@ JOURNAL_HEADER_BYTES = 64
 def fresh(workdir, name):
     """WORKDIR/NAME with no output, journal, rebuild or log left from an earlier run."""
     out = os.path.join(workdir, name)
-    for suffix in ("", ".journal", ".tmp", ".log"):
+    for suffix in ("", ".journal", ".log"):
         if os.path.exists(out + suffix):
             os.remove(out + suffix)
     return out

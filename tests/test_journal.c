@@ -1,5 +1,6 @@
-/* The journal: records survive reopening, a torn last record is cut off,
- * and a journal of another sweep is refused. */
+/* The journal: records survive reopening, a torn last record is cut off, a
+ * damaged or forged record in the middle costs only its own point, a
+ * damaged header and a journal of another sweep are refused. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +32,68 @@ static void remember(long point, const PointResult *r, void *context) {
     seen->count++;
 }
 
+static off_t file_size(const char *path) {
+    int fd = open(path, O_RDONLY);
+    off_t size = lseek(fd, 0, SEEK_END);
+    close(fd);
+    return size;
+}
+
+static int open_counting(Journal *j, const char *path, Seen *seen, char *err, size_t errlen) {
+    memset(seen, 0, sizeof *seen);
+    return journal_open(j, path, 0xabcdef, 10, N_EVAL, N_RANK_LAYERS, "Haswell", remember, seen, err, errlen);
+}
+
+/* Five records, points 0..4; then one byte of record 1 flipped, record 3
+ * forged with status 9 and a valid checksum, record 4 forged with status 0
+ * (not run): only those points are lost, once; a damaged header is refused. */
+static void test_damage(const char *path, PointResult *r) {
+    char err[512];
+    Journal j;
+    Seen seen;
+    unlink(path);
+    CHECK(open_counting(&j, path, &seen, err, sizeof err) == 0, "create: %s", err);
+    for (long p = 0; p < 5; p++) {
+        point_result_clear(r);
+        r->status = POINT_DONE;
+        r->steps_run = 100;
+        r->final_test_loss = (float)p;
+        if (p == 3) r->status = 9;
+        if (p == 4) r->status = POINT_NOT_RUN;
+        CHECK(journal_append(&j, p, r, err, sizeof err) == 0, "append: %s", err);
+    }
+    journal_close(&j);
+    off_t record = (file_size(path) - 64) / 5;
+    int fd = open(path, O_RDWR);
+    unsigned char byte;
+    CHECK(pread(fd, &byte, 1, 64 + record + 20) == 1, "read a byte of record 1");
+    byte ^= 0x10;
+    CHECK(pwrite(fd, &byte, 1, 64 + record + 20) == 1, "flip it");
+    close(fd);
+    CHECK(open_counting(&j, path, &seen, err, sizeof err) == 0, "reopen a damaged journal: %s", err);
+    CHECK(seen.count == 2 && seen.points[0] == 0 && seen.points[1] == 2 && seen.losses[1] == 2,
+          "the records around a damaged one are kept: %d records", seen.count);
+    journal_close(&j);
+    CHECK(file_size(path) == 64 + 2 * record, "the journal is rewritten without the 3 damaged records");
+    CHECK(open_counting(&j, path, &seen, err, sizeof err) == 0 && seen.count == 2, "reopened again: %d", seen.count);
+    point_result_clear(r);
+    r->status = POINT_DONE;
+    r->steps_run = 100;
+    CHECK(journal_append(&j, 1, r, err, sizeof err) == 0, "the lost point runs again: %s", err);
+    journal_close(&j);
+    CHECK(open_counting(&j, path, &seen, err, sizeof err) == 0 && seen.count == 3 && seen.points[2] == 1,
+          "its new record is read back");
+    journal_close(&j);
+
+    fd = open(path, O_RDWR);
+    CHECK(pwrite(fd, "XX", 2, 2) == 2, "damage the header");
+    close(fd);
+    off_t before = file_size(path);
+    CHECK(open_counting(&j, path, &seen, err, sizeof err) == -2, "a damaged header is refused");
+    CHECK(strstr(err, "header is damaged") && strstr(err, "--force"), "with the way out: %s", err);
+    CHECK(file_size(path) == before && seen.count == 0, "and left as it was");
+}
+
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "test_journal.bin";
     char err[512];
@@ -44,6 +107,7 @@ int main(int argc, char **argv) {
     for (long p = 0; p < 3; p++) {
         point_result_clear(&r);
         r.status = POINT_DONE;
+        r.steps_run = 100;
         r.final_test_loss = 0.5f * (float)p;
         r.curve[0] = 10.0f + (float)p;
         r.curve[(CURVE_SERIES + N_RANK_LAYERS) * N_EVAL - 1] = 100.0f + (float)p;
@@ -89,6 +153,7 @@ int main(int argc, char **argv) {
     close(fd);
     CHECK(seen.count == 0, "nothing visited from a refused journal");
 
+    test_damage(path, &r);
     point_result_free(&r);
     unlink(path);
     return test_finish();

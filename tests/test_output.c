@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <hdf5.h>
@@ -424,6 +425,27 @@ static void check_errors(const char *path) {
     remove(small);
 }
 
+/* output_create never overwrites a file, nor follows a symbolic link, at
+ * its path (the caller builds the output under a fresh name). */
+static void refuses_existing_files(const char *path, const Sweep *sweep) {
+    char err[512], other[1024], link[1024];
+    snprintf(other, sizeof other, "%s.user", path);
+    snprintf(link, sizeof link, "%s.link", path);
+    FILE *f = fopen(other, "w");
+    if (f) fputs("a user's file", f), fclose(f);
+    remove(link);
+    CHECK(symlink(other, link) == 0, "make a symbolic link");
+    CHECK(output_create(other, sweep, &PROVENANCE, err, sizeof err) == NULL && strstr(err, "exists"),
+          "an existing file is refused: %s", err);
+    CHECK(output_create(link, sweep, &PROVENANCE, err, sizeof err) == NULL, "a symbolic link is not followed");
+    char text[32] = "";
+    f = fopen(other, "r");
+    if (f) fgets(text, sizeof text, f), fclose(f);
+    CHECK(strcmp(text, "a user's file") == 0, "the file and the link's target are untouched: %s", text);
+    remove(link);
+    remove(other);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_output FILE.h5\n");
@@ -433,9 +455,11 @@ int main(int argc, char **argv) {
     static Sweep sweep;
     build_sweep(&sweep);
     char err[512] = "";
+    remove(path);
     OutputFile *out = output_create(path, &sweep, &PROVENANCE, err, sizeof err);
     CHECK(out != NULL, "output_create: %s", err);
     if (!out) return test_finish();
+    refuses_existing_files(path, &sweep);
 
     PointResult r;
     if (point_result_init(&r, N_EVAL, 0) < 0) return 1;

@@ -1,24 +1,72 @@
 #include "point.h"
 
 #include <stdio.h>
+#include <unistd.h>
+
+#include "error.h"
 
 
-bool train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result) {
+PointOutcome train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result) {
     RunConfig cfg;
     RunResult run;
     char err[1024];
-    if (sweep_point_config(sweep, point, &cfg, err, sizeof err) != 0 ||
+    if (sweep_point_config(sweep, point, &cfg, err, sizeof err) != 0 || run_fits_in_memory(&cfg, err, sizeof err) != 0 ||
         train_run(&cfg, &run, hooks, err, sizeof err) != 0) {
         char label[512];
         sweep_point_label(sweep, point, label, sizeof label);
-        fprintf(stderr, "groksweep: point %ld (%s) failed: %s\n", point, label, err);
-        point_result_failed(result);
-        return true;
+        fprintf(stderr, "groksweep: point %ld (%s) could not be trained: %s\n", point, label, err);
+        return POINT_UNTRAINED;
     }
-    bool final = run.status != RUN_INTERRUPTED;
-    if (final) point_result_from_run(result, &run, sweep->eval_steps);
+    PointOutcome outcome = run.status == RUN_INTERRUPTED ? POINT_ABANDONED : POINT_TRAINED;
+    if (outcome == POINT_TRAINED) point_result_from_run(result, &run, sweep->eval_steps);
     run_result_free(&run);
-    return final;
+    return outcome;
+}
+
+double run_memory_bytes(const RunConfig *cfg, const TaskLayout *layout) {
+    const ModelConfig *m = &cfg->model;
+    const ExampleShape *shape = &layout->shape;
+    int batch = cfg->train.batch_size == 0 || cfg->train.batch_size > layout->n_train ? layout->n_train
+                                                                                       : cfg->train.batch_size;
+    double rows = batch > 4096 ? batch : layout->n_train + layout->n_test < 4096 ? layout->n_train + layout->n_test : 4096;
+    double outputs = shape->n_outputs, params, activations;
+    if (m->kind == MODEL_MLP) {
+        double width = m->width, in = m->input == INPUT_DENSE ? shape->dim
+                                      : m->input == INPUT_ONEHOT ? (double)shape->seq_len * shape->vocab
+                                      : m->input == INPUT_EMBED_ADD ? m->embed_dim
+                                                                    : (double)shape->seq_len * m->embed_dim;
+        params = in * width + (m->depth - 1) * width * width + width * outputs + (m->depth + 1) * width + outputs +
+                 (m->input == INPUT_EMBED_ADD || m->input == INPUT_EMBED_CONCAT ? (double)shape->vocab * m->embed_dim : 0);
+        activations = rows * width * (2.0 * m->depth + 2) + 2.0 * shape->seq_len * shape->vocab * width;
+    } else {
+        double d = m->d_model, f = m->d_mlp, seq = shape->seq_len;
+        params = ((double)shape->vocab + seq + outputs) * d + m->n_layers * (4 * d * d + 2 * d * f + f + 5 * d);
+        activations = rows * seq * m->n_layers * (12 * d + 2 * f + m->n_heads * seq) + 10 * seq * shape->vocab * d;
+    }
+    double data = (layout->n_train + layout->n_test) * (double)(shape->dim + shape->seq_len + outputs);
+    /* parameters, gradients and two optimizer moments; activations, scratch and outputs; the examples */
+    return sizeof(real) * (4 * params + activations + 2 * rows * outputs + data);
+}
+
+double memory_available_bytes(void) {
+    FILE *meminfo = fopen("/proc/meminfo", "r");
+    double kib = -1;
+    char line[128];
+    while (meminfo && fgets(line, sizeof line, meminfo))
+        if (sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
+    if (meminfo) fclose(meminfo);
+    if (kib >= 0) return kib * 1024;
+    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : -1;
+}
+
+int run_fits_in_memory(const RunConfig *cfg, char *err, size_t errlen) {
+    TaskLayout layout;
+    if (task_layout(&cfg->task, &layout, err, errlen) != 0) return -1;
+    double need = run_memory_bytes(cfg, &layout), available = memory_available_bytes();
+    if (available < 0 || need <= available) return 0;
+    return error_format(err, errlen, "needs about %.3g GiB (model.kind = %s) and %.3g GiB of memory are available",
+                        need / (1 << 30), model_kind_name(cfg->model.kind), available / (1 << 30));
 }
 
 /* Floating-point operations of the matrix products of a forward pass:

@@ -64,6 +64,24 @@ void point_result_from_run(PointResult *r, const RunResult *run, const int *eval
     }
 }
 
+/* Crossing steps of increasing accuracy levels: each -1 (never) or a step
+ * no earlier than the level below, once the level below was reached. */
+static bool crossings_valid(const int32_t *steps) {
+    for (int k = 0; k < N_ACC_LEVELS; k++) {
+        if (steps[k] < -1) return false;
+        if (k > 0 && steps[k] >= 0 && (steps[k - 1] < 0 || steps[k] < steps[k - 1])) return false;
+    }
+    return true;
+}
+
+bool point_result_valid(const PointResult *r) {
+    bool final = r->status == POINT_DONE || r->status == POINT_DIVERGED || r->status == POINT_FAILED;
+    bool phase_known = r->phase >= PHASE_NONE && r->phase <= PHASE_CONFUSION;
+    bool phase_fits = r->status == POINT_DONE || r->phase == PHASE_NONE;
+    return final && phase_known && phase_fits && crossings_valid(r->train_acc_step) &&
+           crossings_valid(r->test_acc_step) && (r->status == POINT_FAILED || r->steps_run >= 0);
+}
+
 void point_result_failed(PointResult *r) {
     point_result_clear(r);
     r->status = POINT_FAILED;

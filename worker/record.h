@@ -4,6 +4,7 @@
 #ifndef GROKSWEEP_RECORD_H
 #define GROKSWEEP_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,12 @@ void point_result_free(PointResult *r);
  * steps); evaluations off the schedule (a divergence) appear only in the
  * final metrics. */
 void point_result_from_run(PointResult *r, const RunResult *run, const int *eval_steps);
+
+/* Whether r holds values a finished record can hold: status done,
+ * diverged or failed, a phase only when done, crossing steps of -1 or more
+ * in increasing order of level, steps_run >= 0. For records read back from
+ * disk or a message, where a damaged one must be caught. */
+bool point_result_valid(const PointResult *r);
 
 /* A record for a point whose run could not be set up (environment error). */
 void point_result_failed(PointResult *r);

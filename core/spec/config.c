@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -812,6 +813,13 @@ static int check_consistency(Parser *ps) {
                            selector->name_of(int_value(cfg, selector->offset)));
     }
     if (check_task(ps) != 0) return -1;
+    long evaluations = (long)cfg->train.steps / cfg->train.eval_every + 2;
+    if (evaluations > CONFIG_MAX_EVALUATIONS)
+        return error_format(ps->err, ps->errlen,
+                            "%s: train.eval_every = %d: train.steps = %d makes %ld evaluations per run, more than the "
+                            "%d a curve can hold; raise train.eval_every to at least %d",
+                            origin(ps, &fields[F_TRAIN_EVAL_EVERY]), cfg->train.eval_every, cfg->train.steps,
+                            evaluations, CONFIG_MAX_EVALUATIONS, cfg->train.steps / (CONFIG_MAX_EVALUATIONS - 2) + 1);
     const ModelConfig *model = &cfg->model;
     if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
         return error_format(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
@@ -915,6 +923,7 @@ int config_parse(RunConfig *cfg, const char *json_text, const char *source, cons
                  int n_overrides, char *err, size_t errlen) {
     ASSERT(cfg && json_text && source && (overrides || n_overrides == 0) && (err || errlen == 0));
     Parser ps = {.source = source, .err = err, .errlen = errlen};
+    if (config_check_text(json_text, source, err, errlen) != 0) return -1;
     apply_table_defaults(&ps.cfg);
     const char *error_at = NULL;
     cJSON *root = cJSON_ParseWithOpts(json_text, &error_at, true);
@@ -939,16 +948,28 @@ int config_parse(RunConfig *cfg, const char *json_text, const char *source, cons
     return rc;
 }
 
-/* Read a whole file into a NUL-terminated malloc'd buffer, its length
- * (excluding the terminator) in *size. NULL with errno set on failure. */
+/* Read a whole file of at most CONFIG_MAX_BYTES into a NUL-terminated
+ * malloc'd buffer, its length (excluding the terminator) in *size. NULL
+ * with errno set on failure: EISDIR for a directory, EFBIG for a longer
+ * file (or an endless one: a pipe, /dev/zero). */
 static char *read_text_file(const char *path, size_t *size) {
     FILE *file = fopen(path, "rb");
     if (!file) return NULL;
+    struct stat info;
+    if (fstat(fileno(file), &info) == 0 && S_ISDIR(info.st_mode)) {
+        fclose(file);
+        errno = EISDIR;
+        return NULL;
+    }
     size_t used = 0, capacity = 4096;
     char *text = malloc(capacity);
+    int failure = ENOMEM;
     while (text) {
         used += fread(text + used, 1, capacity - 1 - used, file);
-        if (ferror(file)) break;
+        if (ferror(file)) {
+            failure = errno;
+            break;
+        }
         if (feof(file)) {
             text[used] = '\0';
             fclose(file);
@@ -956,17 +977,37 @@ static char *read_text_file(const char *path, size_t *size) {
             return text;
         }
         if (used + 1 == capacity) {
+            if (capacity > CONFIG_MAX_BYTES) {
+                failure = EFBIG;
+                break;
+            }
             char *bigger = realloc(text, 2 * capacity);
             if (!bigger) break;
             text = bigger;
             capacity *= 2;
         }
     }
-    int saved_errno = text ? errno : ENOMEM;
     free(text);
     fclose(file);
-    errno = saved_errno;
+    errno = failure;
     return NULL;
+}
+
+int config_check_text(const char *text, const char *source, char *err, size_t errlen) {
+    for (const char *c = strstr(text, "\\u"); c; c = strstr(c + 1, "\\u")) {
+        size_t backslashes = 0;
+        for (const char *b = c; b >= text && *b == '\\'; b--) backslashes++;
+        bool escape = backslashes % 2 == 1; /* not the second half of an escaped backslash */
+        if (escape && strncmp(c + 2, "0000", 4) == 0) {
+            int line, column;
+            text_position(text, c, &line, &column);
+            return error_format(err, errlen,
+                                "%s: invalid JSON near line %d, column %d: \\u0000 (a NUL character inside a "
+                                "string) is not allowed",
+                                source, line, column);
+        }
+    }
+    return 0;
 }
 
 char *config_read_file(const char *path, char *err, size_t errlen) {
@@ -974,7 +1015,11 @@ char *config_read_file(const char *path, char *err, size_t errlen) {
     size_t size;
     char *text = read_text_file(path, &size);
     if (!text) {
-        error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        if (errno == EFBIG)
+            error_format(err, errlen, "%s: cannot read: longer than %d MiB, more than any config or sweep file", path,
+                         CONFIG_MAX_BYTES >> 20);
+        else
+            error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
     if (strlen(text) != size) {
@@ -984,6 +1029,8 @@ char *config_read_file(const char *path, char *err, size_t errlen) {
         free(text);
         return NULL;
     }
+    static const char bom[] = "\xEF\xBB\xBF"; /* a UTF-8 byte order mark, which editors may write */
+    if (strncmp(text, bom, 3) == 0) memmove(text, text + 3, size - 2);
     return text;
 }
 

@@ -92,9 +92,22 @@ void config_suggest_key(const char *name, const char *const *extra, int n_extra,
  * (JSON number text; cJSON's own printer can be one ulp off). size >= 32. */
 void config_format_real(double v, char *buf, size_t size);
 
-/* Read a JSON text file into a newly malloc'd NUL-terminated string. NULL
- * on failure, with one message in err: "<path>: cannot read: <reason>", or
- * invalid JSON at the position of a NUL byte. */
+/* Evaluations a run may record (train.steps / train.eval_every + 2 at most). */
+#define CONFIG_MAX_EVALUATIONS 1000000
+
+/* Config and sweep files are at most this long. */
+#define CONFIG_MAX_BYTES (64 << 20)
+
+/* Read a JSON text file of at most CONFIG_MAX_BYTES into a newly malloc'd
+ * NUL-terminated string, without a leading UTF-8 byte order mark. NULL on
+ * failure, with one message in err: "<path>: cannot read: <reason>" (a
+ * directory, a longer or endless file), or invalid JSON at the position of
+ * a NUL byte. */
 char *config_read_file(const char *path, char *err, size_t errlen);
+
+/* What cJSON accepts but a config must not hold: a \u0000 escape, which
+ * would cut a string short ("x+y\u0000z" read as "x+y"). Returns 0, or -1
+ * with a message naming the line and column. */
+int config_check_text(const char *text, const char *source, char *err, size_t errlen);
 
 #endif

@@ -300,8 +300,18 @@ static int expand_axis(Sweep *sweep, int a, const AxisInput *in, int length, con
     if (!axis->overrides || (!axis->strings && !axis->numbers))
         return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
     const cJSON *item = in->form == FORM_LIST ? in->list->child : NULL;
-    for (int i = 0; i < length; i++, item = item ? item->next : NULL)
+    for (int i = 0; i < length; i++, item = item ? item->next : NULL) {
         if (add_value(sweep, a, i, in, item, source, err, errlen)) return -1;
+        for (int k = 0; k < i; k++) {
+            bool same = axis->kind == AXIS_STRING ? strcmp(axis->strings[k], axis->strings[i]) == 0
+                                                  : axis->numbers[k] == axis->numbers[i];
+            if (same)
+                return error_format(err, errlen,
+                                    "%s: grid.%s[%d] = %s: the same value as grid.%s[%d]; the values of an axis must "
+                                    "be distinct (each is a coordinate of the output)",
+                                    source, in->written, i, strchr(axis->overrides[i], '=') + 1, in->written, k);
+        }
+    }
     return 0;
 }
 
@@ -438,6 +448,7 @@ int sweep_parse(Sweep *sweep, const char *text, const char *source, char *err, s
     ASSERT(sweep && text && source && (err || errlen == 0));
     memset(sweep, 0, sizeof *sweep);
     snprintf(sweep->source, sizeof sweep->source, "%s", source);
+    if (config_check_text(text, source, err, errlen) != 0) return -1;
     cJSON *root = cJSON_ParseWithOpts(text, NULL, true);
     int rc;
     if (cJSON_IsObject(root)) {

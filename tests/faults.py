@@ -1,0 +1,238 @@
+"""Faults a sweep must survive, with nothing lost: a second run on the same
+output, a point too large for the machine, damaged journal records, a user's
+files beside the output, bad paths and hostile input files. Each case checks
+the exit status, the one-line message, and what is (and is not) on disk
+afterwards.
+
+usage: faults.py GROKSWEEP MPIEXEC WORKDIR
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+from harness import ENV, check, finish
+from sweep_files import journal_records, record_size, same_points, wait_for_records
+
+GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
+JOURNAL_HEADER = 64
+
+# Four points of a few seconds each on one core.
+SLOW = {"task": {"kind": "teacher_student", "test_size": 10},
+        "model": {"activation": "relu", "width": 100, "depth": 2},
+        "train": {"steps": 60000, "eval_every": 20000},
+        "grid": {"train_size": [50], "weight_decay": [0.1], "init_scale": [1, 2, 3, 4], "seed": 1}}
+# Six points, a fraction of a second in all.
+FAST = {"task": {"kind": "teacher_student", "test_size": 10},
+        "model": {"activation": "tanh", "width": 12},
+        "train": {"steps": 200, "eval_every": 100},
+        "grid": {"train_size": [20], "weight_decay": [0.1], "init_scale": [1, 2, 3], "seed": 2}}
+
+
+def write(name, sweep):
+    path = os.path.join(WORKDIR, name)
+    with open(path, "w") as f:
+        json.dump(sweep, f)
+    return path
+
+
+def run(*args, ranks=0, timeout=300):
+    prefix = [MPIEXEC, "-n", str(ranks)] if ranks else []
+    return subprocess.run(prefix + [GROKSWEEP, *args], env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line(result, what):
+    message = result.stderr.strip()
+    check(len(message.splitlines()) == 1, f"{what}: one line, got {message!r}")
+    return message
+
+
+def leftovers(directory):
+    """Files a run may leave next to its output besides the output, journal and lock."""
+    return sorted(f for f in os.listdir(directory) if f.startswith(".groksweep-"))
+
+
+def fnv_splitmix(text):
+    """hash_string of core/rng.c: FNV-1a of the bytes, finished with splitmix64."""
+    h = 0xcbf29ce484222325
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x100000001b3) & (2**64 - 1)
+    h = (h + 0x9e3779b97f4a7c15) & (2**64 - 1)
+    z = h
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & (2**64 - 1)
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & (2**64 - 1)
+    return z ^ (z >> 31)
+
+
+def second_run_refused():
+    sweep = write("slow.json", SLOW)
+    out = os.path.join(WORKDIR, "locked.h5")
+    first = subprocess.Popen([MPIEXEC, "-n", "2", GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    check(wait_for_records(out, 0.01, sweep) or os.path.exists(out + ".journal"), "the first run started")
+    time.sleep(0.5)
+    second = run("run", sweep, "-o", out, "--quiet")
+    message = one_line(second, "second run")
+    check(second.returncode == 2, f"a second run on the same output is refused: exit {second.returncode}")
+    check("in use by another run" in message and "host " in message and "pid " in message,
+          f"the message names the running one's host and pid: {message}")
+    forced = run("run", sweep, "-o", out, "--quiet", "--force")
+    check(forced.returncode == 2 and "in use" in forced.stderr, "--force does not take the output from a running run")
+    _, stderr = first.communicate(timeout=300)
+    check(first.returncode == 0, f"the first run finishes untouched: exit {first.returncode}: {stderr[-300:]}")
+    with h5py.File(out, "r") as f:
+        check((f["status"][...] == 1).all(), "every point done once")
+    check(journal_records(out, sweep) == 4, f"4 journal records, got {journal_records(out, sweep)}")
+
+    # a run killed with -9 leaves its lock file but no lock: the next run takes it
+    out = os.path.join(WORKDIR, "killed.h5")
+    victim = subprocess.Popen([GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    check(wait_for_records(out, 1, sweep), "the victim journaled a point")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    check(os.path.exists(out + ".lock"), "the lock file stays")
+    resumed = run("run", sweep, "-o", out, "--quiet", ranks=2)
+    check(resumed.returncode == 0, f"a kill -9 leaves no stale lock: exit {resumed.returncode}: {resumed.stderr}")
+
+
+def too_large_point():
+    sweep = dict(FAST, grid=dict(FAST["grid"], **{"model.width": [12, 50000], "init_scale": [1], "seed": 1}))
+    sweep["model"] = {"activation": "tanh", "depth": 3}
+    path = write("large.json", sweep)
+    out = os.path.join(WORKDIR, "large.h5")
+    result = run("run", path, "-o", out, "--quiet")
+    check(result.returncode == 1, f"a point larger than the machine's memory: exit 1 (environment), got "
+                                  f"{result.returncode}")
+    check("could not be trained" in result.stderr and "GiB" in result.stderr and "run the same command again"
+          in result.stderr, f"the message names the memory and the way out: {result.stderr}")
+    with h5py.File(out, "r") as f:
+        check(list(f["status"][...].ravel()) == [1, 0], "the other point is recorded, the large one stays not run")
+    check(journal_records(out, path) == 1, "only the trained point is journaled: the next run retries the other")
+    again = run("run", path, "-o", out, "--quiet")
+    check(again.returncode == 1 and journal_records(out, path) == 1, "a second run retries only the large point")
+    validated = run("validate", path)
+    check(validated.returncode == 1 and "GiB" in validated.stderr and "valid" not in validated.stdout,
+          f"validate refuses it too: exit {validated.returncode}: {validated.stderr}")
+
+
+def damaged_journal():
+    path = write("fast.json", FAST)
+    reference = os.path.join(WORKDIR, "reference.h5")
+    check(run("run", path, "-o", reference, "--quiet").returncode == 0, "reference run")
+    out = os.path.join(WORKDIR, "hurt.h5")
+    check(run("run", path, "-o", out, "--quiet").returncode == 0, "run to damage")
+    size = record_size(path)
+    with open(out + ".journal", "r+b") as f:
+        f.seek(JOURNAL_HEADER + 2 * size + 40)  # inside the payload of record 2
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x04]))
+    result = run("run", path, "-o", out, "--quiet")
+    check(result.returncode == 0, f"a damaged record is survived: exit {result.returncode}: {result.stderr}")
+    check("record 2" in result.stderr and "damaged" in result.stderr, f"and reported: {result.stderr}")
+    check(journal_records(out, path) == 6, "its point ran again: 6 records")
+    same_points(reference, out, "after a damaged journal record")
+    quiet = run("run", path, "-o", out, "--quiet")
+    check(quiet.returncode == 0 and "is damaged" not in quiet.stderr, f"reported once: the journal was rewritten: "
+                                                                     f"{quiet.stderr}")
+    with open(out + ".journal", "r+b") as f:
+        f.write(b"XXXXXXXX")
+    header = run("run", path, "-o", out, "--quiet")
+    message = one_line(header, "damaged header")
+    check(header.returncode == 2 and "header is damaged" in message and "--force" in message,
+          f"a damaged journal header is refused with the way out: {message}")
+    with h5py.File(out, "r") as f:
+        check((f["status"][...] == 1).all(), "and the output is left as it was")
+
+
+def files_beside_the_output():
+    path = write("fast.json", FAST)
+    out = os.path.join(WORKDIR, "beside.h5")
+    with open(out + ".tmp", "w") as f:
+        f.write("a user's notes")
+    target = os.path.join(WORKDIR, "target.txt")
+    with open(target, "w") as f:
+        f.write("keep me")
+    temp = os.path.join(WORKDIR, f".groksweep-{fnv_splitmix('beside.h5'):016x}.tmp")
+    os.symlink(target, temp)
+    result = run("run", path, "-o", out, "--quiet")
+    check(result.returncode == 0, f"run beside a user's files: {result.stderr}")
+    check(open(out + ".tmp").read() == "a user's notes", "OUT.h5.tmp is not touched")
+    check(open(target).read() == "keep me" and not os.path.islink(out), "a symlink at the temporary name is not followed")
+    check(leftovers(WORKDIR) == [], f"no temporary file left: {leftovers(WORKDIR)}")
+
+
+def bad_paths_and_files():
+    path = write("fast.json", FAST)
+    missing = os.path.join(WORKDIR, "no", "such", "dir", "out.h5")
+    result = run("run", path, "-o", missing, "--quiet")
+    one_line(result, "missing directory")
+    check(result.returncode == 1, f"a missing directory is an environment failure: exit {result.returncode}")
+    long_out = WORKDIR + "/"
+    while len(long_out) < 4000:
+        long_out += "d" * 200 + "/"
+    long_out += "o" * (4090 - len(long_out))
+    result = run("run", path, "-o", long_out, "--quiet")
+    check(result.returncode == 2 and "too long" in result.stderr, f"a 4 kB output path: {result.stderr}")
+    near_limit = os.path.join(WORKDIR, "n" * 244 + ".h5")  # 247 bytes: OUT.h5.journal is 255
+    result = run("run", path, "-o", near_limit, "--quiet")
+    check(result.returncode == 0, f"a 247-byte file name works (the temporary file has a short name): "
+                                  f"{result.stderr}")
+    for name in (near_limit, near_limit + ".journal", near_limit + ".lock"):
+        if os.path.exists(name):
+            os.remove(name)
+    over_limit = os.path.join(WORKDIR, "n" * 250 + ".h5")
+    result = run("run", path, "-o", over_limit, "--quiet")
+    message = one_line(result, "253-byte name")
+    check(result.returncode == 2 and "247" in message and not os.path.exists(over_limit),
+          f"a 253-byte file name is refused with the limit: {message}")
+    bom = os.path.join(WORKDIR, "bom.json")
+    with open(bom, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + json.dumps(FAST).encode())
+    out = os.path.join(WORKDIR, "bom.h5")
+    check(run("run", bom, "-o", out, "--quiet").returncode == 0, "a sweep file with a UTF-8 byte order mark runs")
+    with h5py.File(out, "r") as f:
+        check(json.loads(f.attrs["sweep"]) == FAST, "and its stored sweep attribute is plain JSON")
+    cases = [
+        (["validate", "/dev/zero"], ["/dev/zero", "64 MiB"]),
+        (["run", WORKDIR, "-o", os.path.join(WORKDIR, "d.h5")], ["Is a directory"]),
+        (["run", path, "-o", ""], ["-o", "empty"]),
+        (["run", path, "-o", "a.h5", "-o", "b.h5"], ["-o", "twice"]),
+    ]
+    nul = os.path.join(WORKDIR, "nul.json")
+    with open(nul, "w") as f:
+        f.write(json.dumps(FAST).replace('"relu"', '"re\\u0000lu"').replace('"tanh"', '"ta\\u0000nh"'))
+    cases.append((["validate", nul], ["\\u0000", "line 1"]))
+    duplicate = write("duplicate.json", dict(FAST, grid=dict(FAST["grid"], seed=[0, 0])))
+    cases.append((["validate", duplicate], ["grid.seed[1]", "distinct"]))
+    garbage = os.path.join(WORKDIR, "garbage.json")
+    with open(garbage, "wb") as f:
+        f.write(b'{"model": {"activation": "t\xff\xfeh"}}')
+    cases.append((["train", garbage], ["model.activation", "t??h"]))
+    steps = write("steps.json", dict(FAST, train={"steps": 100000000, "eval_every": 1}))
+    cases.append((["validate", steps], ["train.eval_every = 1", "1000000"]))
+    for args, needles in cases:
+        result = run(*args)
+        message = one_line(result, " ".join(args[:2]))
+        check(result.returncode == 2, f"{args}: exit 2, got {result.returncode}")
+        for needle in needles:
+            check(needle in message, f"{args}: the message names {needle!r}: {message!r}")
+    for name in ("a.h5", "b.h5", os.path.join(WORKDIR, "d.h5")):
+        check(not os.path.exists(name) and not os.path.exists(name + ".journal"), f"nothing written for {name}")
+    check(leftovers(WORKDIR) == [], f"no temporary file left: {leftovers(WORKDIR)}")
+
+
+shutil.rmtree(WORKDIR, ignore_errors=True)
+os.makedirs(WORKDIR)
+second_run_refused()
+too_large_point()
+damaged_journal()
+files_beside_the_output()
+bad_paths_and_files()
+finish()
