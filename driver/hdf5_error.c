@@ -3,6 +3,8 @@
 #include <hdf5.h>
 #include <stdio.h>
 
+#include "error.h"
+
 #define DETAIL_SIZE 256
 
 /* Walking the stack downwards, the last entry is the innermost cause. */
@@ -19,8 +21,9 @@ void hdf5_error_vformat(char *err, size_t errlen, const char *path, const char *
     vsnprintf(what, sizeof what, fmt, ap);
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, detail);
     H5Eclear2(H5E_DEFAULT);
+    /* one line: HDF5's own texts hold newlines */
     if (detail[0])
-        snprintf(err, errlen, "%s: %s: %s", path, what, detail);
+        error_format(err, errlen, "%s: %s: %s", path, what, detail);
     else
-        snprintf(err, errlen, "%s: %s", path, what);
+        error_format(err, errlen, "%s: %s", path, what);
 }

@@ -239,6 +239,10 @@ done:
     return status;
 }
 
+double journal_size_bound(long n_points, int n_eval, int n_rank_layers) {
+    return (double)sizeof(JournalHeader) + (double)n_points * (4 + 8 + (double)point_result_size(n_eval, n_rank_layers) + 8);
+}
+
 int journal_append(Journal *j, long point, const PointResult *result, char *err, size_t errlen) {
     uint32_t magic = RECORD_MAGIC;
     int64_t index = point;

@@ -34,6 +34,9 @@ typedef void (*JournalVisit)(long point, const PointResult *result, void *contex
 int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen);
 
+/* Bytes of a journal that holds every one of n_points records. */
+double journal_size_bound(long n_points, int n_eval, int n_rank_layers);
+
 /* Append one completed point and fsync. Returns 0, or -1 with a message. */
 int journal_append(Journal *journal, long point, const PointResult *result, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "output.h"
 
 #ifndef GROKSWEEP_VERSION
 #define GROKSWEEP_VERSION "unknown"
@@ -14,7 +15,7 @@
 
 static void print_usage(FILE *out) {
     fprintf(out,
-            "groksweep %s: map the grokking phase diagram of small networks on modular arithmetic\n"
+            "groksweep %s: map the grokking phase diagram of small networks\n"
             "\n"
             "usage: groksweep <command> [arguments]\n"
             "\n"
@@ -51,10 +52,17 @@ int main(int argc, char **argv) {
         printf("groksweep %s\n", GROKSWEEP_VERSION);
         return 0;
     }
-    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
-    if (strcmp(command, "run") == 0) return command_run(argc - 2, argv + 2);
-    if (strcmp(command, "validate") == 0) return command_validate(argc - 2, argv + 2);
-    if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
+    int (*run)(int, char **) = strcmp(command, "train") == 0      ? command_train
+                               : strcmp(command, "run") == 0      ? command_run
+                               : strcmp(command, "validate") == 0 ? command_validate
+                               : strcmp(command, "report") == 0   ? command_report
+                                                                  : NULL;
+    if (run) {
+        output_library_start();
+        int status = run(argc - 2, argv + 2);
+        output_library_finish();
+        return status;
+    }
     fprintf(stderr,
             "groksweep: unknown command \"%s\" (allowed: train, run, validate, report; see groksweep --help)\n",
             command);

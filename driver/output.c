@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -123,6 +126,18 @@ struct OutputFile {
     hid_t hidden_layer, feature_rank;  /* the hidden_layer coordinate and the variable */
     hid_t rank_space, rank_mem;        /* its file dataspace and a (n_rank_layers, n_eval) memory one */
 };
+
+/* ---- the library ----------------------------------------------------------------------------- */
+
+/* An HDF5 file failed to close: the library still holds it, and shutting
+ * the library down would crash on it (HDF5 1.10 after a write error). */
+static bool library_damaged = false;
+
+void output_library_start(void) { H5dont_atexit(); }
+
+void output_library_finish(void) {
+    if (!library_damaged) H5close();
+}
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
@@ -580,8 +595,9 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
             *spaces[k] = H5I_INVALID_HID;
         }
     if (out->file >= 0) {
-        if (H5Fclose(out->file) < 0 && rc == 0) {
-            set_error(err, errlen, out->path, "closing the file");
+        if (H5Fclose(out->file) < 0) {
+            library_damaged = true;
+            if (rc == 0) set_error(err, errlen, out->path, "closing the file");
             rc = -1;
         }
         out->file = H5I_INVALID_HID;
@@ -705,6 +721,11 @@ static const void *point_value(const PointResult *r, int v) {
     return NULL;
 }
 
+double output_size_bound(const Sweep *sweep) {
+    double curve = 4.0 * (CURVE_SERIES + sweep->n_rank_layers) * sweep->n_eval;
+    return 256.0 * 1024 + (double)sweep->n_points * (N_VARS * 4.0 + curve);
+}
+
 int output_temp_path(const char *out_path, char *buf, size_t size) {
     const char *slash = strrchr(out_path, '/');
     size_t dir_len = slash ? (size_t)(slash - out_path) + 1 : 0;
@@ -782,4 +803,21 @@ int output_close(OutputFile *out, char *err, size_t errlen) {
     int rc = close_all(out, err, errlen);
     free_output(out);
     return rc;
+}
+
+void output_discard(OutputFile *out) {
+    if (!out) return;
+    /* Empty the file through HDF5's own descriptor first: on a full file
+     * system that frees the space HDF5 needs to close it cleanly (a file
+     * HDF5 failed to close crashes the library when the process exits). */
+    void *handle = NULL;
+    if (out->file >= 0 && H5Fget_vfd_handle(out->file, H5P_DEFAULT, &handle) >= 0 && handle) {
+        int fd = *(int *)handle;
+        if (ftruncate(fd, 0) != 0) { /* nothing more to free; the close below still runs */
+        }
+    }
+    char ignored[8];
+    close_all(out, ignored, sizeof ignored);
+    remove(out->path);
+    free_output(out);
 }

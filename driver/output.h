@@ -13,6 +13,12 @@
 
 typedef struct OutputFile OutputFile;
 
+/* Call once before any HDF5 call, and output_library_finish() once at the
+ * end: HDF5 is shut down explicitly rather than when the process exits, and
+ * not at all when a file failed to close (HDF5 would crash on it). */
+void output_library_start(void);
+void output_library_finish(void);
+
 /* Provenance stored as root attributes. */
 typedef struct {
     const char *groksweep_version;
@@ -31,6 +37,10 @@ typedef struct {
 OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProvenance *provenance, char *err,
                           size_t errlen);
 
+/* An upper bound on the bytes of the sweep's output file (every curve
+ * written uncompressed, and HDF5's own structures). */
+double output_size_bound(const Sweep *sweep);
+
 /* The name under which the output at out_path is built before it is moved
  * into place: a hidden file in the same directory, named by a hash of the
  * output's name (so a user's OUT.h5.tmp is never touched, and names near the
@@ -45,6 +55,12 @@ int output_move(OutputFile *out, const char *path, char *err, size_t errlen);
 /* Write one point's variables and curves, its status last, then flush the
  * file. Returns 0, or -1 with a message in err. */
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen);
+
+/* Give up a file that failed to write (a full file system, an I/O error):
+ * close it as far as HDF5 can and remove it, so that no unreadable file
+ * stays at its path; the journal holds every finished point, and the next
+ * run rebuilds the file from it. out is freed. */
+void output_discard(OutputFile *out);
 
 /* Close the file. Returns 0, or -1 with a message in err. out is freed
  * either way. */

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,6 +293,43 @@ static void iso_time_now(char *buf, size_t size) {
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
 }
 
+/* Human text for a byte count: "512 kB", "3.4 MB", "2.1 GB". */
+static void format_bytes(double bytes, char *buf, size_t size) {
+    if (bytes < 1e6)
+        snprintf(buf, size, "%.0f kB", bytes / 1e3);
+    else if (bytes < 1e9)
+        snprintf(buf, size, "%.1f MB", bytes / 1e6);
+    else
+        snprintf(buf, size, "%.1f GB", bytes / 1e9);
+}
+
+/* Refuse to start when the output's file system cannot hold the output (a
+ * second copy of it too while it is rebuilt beside the old one) and the rest
+ * of the journal. Returns 0, or EXIT_ENVIRONMENT after saying how much is
+ * needed and free. */
+static int check_free_space(const Driver *d, bool have_output, const char *journal_path) {
+    const Sweep *sweep = d->sweep;
+    char dir[4096];
+    const char *slash = strrchr(d->out_path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - d->out_path) + 1 : 1, slash ? d->out_path : ".");
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0) return 0; /* not knowable here: creating the file will tell */
+    struct stat journal;
+    double journal_now = stat(journal_path, &journal) == 0 ? (double)journal.st_size : 0;
+    double need = output_size_bound(sweep) * (have_output ? 2 : 1) +
+                  journal_size_bound(sweep->n_points, sweep->n_eval, sweep->n_rank_layers) - journal_now;
+    double available = (double)fs.f_bavail * (double)fs.f_frsize;
+    if (need <= available) return 0;
+    char need_text[32], free_text[32];
+    format_bytes(need, need_text, sizeof need_text);
+    format_bytes(available, free_text, sizeof free_text);
+    fprintf(stderr,
+            "groksweep run: -o %s: the output%s and its journal need up to %s, and the file system holding %s has "
+            "%s free; free space or choose another output\n",
+            d->out_path, have_output ? " (rebuilt beside the old one)" : "", need_text, dir, free_text);
+    return EXIT_ENVIRONMENT;
+}
+
 /* Open the journal, rebuild the HDF5 file from it under a temporary name
  * and move that into place. An existing output is touched only when it is
  * this sweep's own (its journal matches) or --force was given. Returns 0
@@ -331,6 +370,8 @@ static int prepare_output(Driver *d, bool force) {
                 d->out_path, journal_path);
         return EXIT_BAD_INPUT;
     }
+    int space = check_free_space(d, have_output, journal_path);
+    if (space != 0) return space;
     char created[32];
     iso_time_now(created, sizeof created);
     OutputProvenance provenance = {GROKSWEEP_VERSION, blas_config(), blas_core_name(), d->n_ranks, created,
@@ -355,21 +396,35 @@ static int prepare_output(Driver *d, bool force) {
 
 static void begin_stop(Driver *d);
 
-/* Journal then HDF5: once journal_append returns, the point is safe. */
+/* The HDF5 file failed to write: remove it rather than leave an unreadable
+ * one at the output path; the journal keeps every finished point. */
+static void discard_output(Driver *d) {
+    output_discard(d->output);
+    d->output = NULL;
+    fprintf(stderr, "groksweep run: removed %s, which could not be written; %s.journal keeps every finished point: "
+                    "free space (or fix the file system) and run the same command again to rebuild it and go on\n",
+            d->out_path, d->out_path);
+}
+
+/* Journal then HDF5: once journal_append returns, the point is safe. A
+ * journal that cannot grow stops the sweep (the point runs again next
+ * time); an HDF5 file that cannot be written is removed (it is rebuilt from
+ * the journal next time). */
 static void record_point(Driver *d, long point, const PointResult *r) {
     char err[1024];
     double start = monotonic_seconds();
-    int rc = journal_append(&d->journal, point, r, err, sizeof err);
-    double journaled = monotonic_seconds();
-    if (rc == 0) rc = output_write_point(d->output, point, r, err, sizeof err);
-    timer_add(&d->journal_time, journaled - start);
-    timer_add(&d->output_time, monotonic_seconds() - journaled);
-    if (rc != 0) {
+    bool journaled = journal_append(&d->journal, point, r, err, sizeof err) == 0;
+    double journal_done = monotonic_seconds();
+    bool written = journaled && (!d->output || output_write_point(d->output, point, r, err, sizeof err) == 0);
+    timer_add(&d->journal_time, journal_done - start);
+    timer_add(&d->output_time, monotonic_seconds() - journal_done);
+    if (!written) {
         fprintf(stderr, "groksweep run: %s\n", err);
+        if (journaled) discard_output(d);
         d->exit_status = EXIT_ENVIRONMENT;
         begin_stop(d);
     }
-    count_finished(d, point, r);
+    if (journaled) count_finished(d, point, r);
 }
 
 static long next_point(Driver *d) {
@@ -720,8 +775,9 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     pthread_cond_destroy(&d.local.wake);
     point_result_free(&d.local.result);
 
-    if (output_close(d.output, err, sizeof err) != 0) {
+    if (d.output && output_close(d.output, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep run: %s\n", err);
+        remove(o->out_path); /* rebuilt from the journal by the next run */
         d.exit_status = EXIT_ENVIRONMENT;
     }
     d.output = NULL;

@@ -228,8 +228,75 @@ def bad_paths_and_files():
     check(leftovers(WORKDIR) == [], f"no temporary file left: {leftovers(WORKDIR)}")
 
 
+def mount_small(directory, kilobytes):
+    """A tmpfs of that size at directory; False (with a note) where mounting is not allowed."""
+    os.makedirs(directory, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kilobytes}k", "tmpfs", directory],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"note: full-disk cases skipped: cannot mount a tmpfs ({result.stderr.strip()})")
+    return result.returncode == 0
+
+
+def full_disk():
+    path = write("fast.json", FAST)
+    reference = os.path.join(WORKDIR, "reference.h5")
+    small = os.path.join(WORKDIR, "small_fs")
+    if not mount_small(small, 60):
+        return
+    try:
+        out = os.path.join(small, "out.h5")
+        result = run("run", path, "-o", out, "--quiet")
+        message = one_line(result, "no room")
+        check(result.returncode == 1 and "free" in message and "need" in message,
+              f"a file system too small is refused before the first point: exit {result.returncode}: {message}")
+        check(sorted(os.listdir(small)) == ["out.h5.lock"], f"nothing but the lock written: {os.listdir(small)}")
+    finally:
+        subprocess.run(["umount", small])
+    # room at the start, none a moment later: another process fills the file system
+    if not mount_small(small, 2048):
+        return
+    process = None
+    try:
+        sweep = write("slow_small.json", dict(SLOW, train=dict(SLOW["train"], steps=30000, eval_every=10)))
+        slow_reference = os.path.join(WORKDIR, "slow_small_reference.h5")
+        check(run("run", sweep, "-o", slow_reference, "--quiet", ranks=2).returncode == 0, "reference run")
+        out = os.path.join(small, "out.h5")
+        process = subprocess.Popen([GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        check(wait_for_records(out, 1, sweep), "the run journaled a point")
+        filler = os.path.join(small, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:  # ENOSPC: the file system is full
+            pass
+        finally:
+            os.close(fd)
+        _, stderr = process.communicate(timeout=300)
+        check(process.returncode == 1, f"a full disk mid-run is an environment failure: exit {process.returncode}: "
+                                       f"{stderr[-400:]}")
+        check("-11" not in str(process.returncode) and "Segmentation" not in stderr, "no crash")
+        if os.path.exists(out):
+            with h5py.File(out, "r") as f:
+                check("status" in f, "an output left behind is readable")
+        kept = journal_records(out, sweep)
+        check(kept >= 1, f"the journal keeps the finished points: {kept}")
+        os.remove(filler)
+        result = run("run", sweep, "-o", out, "--quiet")
+        check(result.returncode == 0, f"with space again the same command finishes: {result.stderr}")
+        same_points(slow_reference, out, "full disk, then resumed")
+    finally:
+        if process and process.poll() is None:
+            process.kill()
+            process.wait()
+        subprocess.run(["umount", small])
+
+
 shutil.rmtree(WORKDIR, ignore_errors=True)
 os.makedirs(WORKDIR)
+full_disk()
 second_run_refused()
 too_large_point()
 damaged_journal()
