@@ -1,13 +1,20 @@
-"""Faults a sweep must survive, with nothing lost: a second run on the same
-output, a point too large for the machine, damaged journal records, a user's
-files beside the output, bad paths and hostile input files. Each case checks
-the exit status, the one-line message, and what is (and is not) on disk
-afterwards.
+"""Faults a sweep must survive, with nothing lost: kill -9 at random moments
+of the whole job, of rank 0 and of another rank; signals to mpirun and to the
+ranks; a full file system; a second run on the same output; a point too large
+for the machine; damaged journal records; a user's files beside the output;
+bad paths and hostile input files. Each case checks the exit status, the
+one-line message, and what is (and is not) on disk afterwards; every resumed
+sweep must equal an uninterrupted run point for point.
 
-usage: faults.py GROKSWEEP MPIEXEC WORKDIR
+usage: faults.py GROKSWEEP MPIEXEC WORKDIR [--report FILE]
+
+--report writes the classes, trials and outcomes as Markdown (the source of
+tests/RELIABILITY.md).
 """
+import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -16,17 +23,28 @@ import time
 
 import h5py
 import numpy as np
+import harness
 from harness import ENV, check, finish
 from sweep_files import journal_records, record_size, same_points, wait_for_records
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
+REPORT = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--report" else None
 JOURNAL_HEADER = 64
+TRIALS = []  # (class, trial, outcome) for the report
+
+
+def trial(kind, what, ok):
+    """Record one trial of a fault class; ok is whether nothing was lost."""
+    TRIALS.append((kind, what, "nothing lost" if ok else "FAILED"))
+    return ok
 
 # Four points of a few seconds each on one core.
 SLOW = {"task": {"kind": "teacher_student", "test_size": 10},
         "model": {"activation": "relu", "width": 100, "depth": 2},
-        "train": {"steps": 60000, "eval_every": 20000},
+        "train": {"steps": 20000, "eval_every": 5000},
         "grid": {"train_size": [50], "weight_decay": [0.1], "init_scale": [1, 2, 3, 4], "seed": 1}}
+# Four points of ten seconds or so: runs that are still going when another tries the output.
+LONG = dict(SLOW, train={"steps": 150000, "eval_every": 50000})
 # Six points, a fraction of a second in all.
 FAST = {"task": {"kind": "teacher_student", "test_size": 10},
         "model": {"activation": "tanh", "width": 12},
@@ -44,6 +62,22 @@ def write(name, sweep):
 def run(*args, ranks=0, timeout=300):
     prefix = [MPIEXEC, "-n", str(ranks)] if ranks else []
     return subprocess.run(prefix + [GROKSWEEP, *args], env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_unlocked(out, timeout=20):
+    """Wait until no process holds the output's lock (killed ranks take a moment to die); False on timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(out + ".lock", "r+") as f:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(f, fcntl.LOCK_UN)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def one_line(result, what):
@@ -70,7 +104,8 @@ def fnv_splitmix(text):
 
 
 def second_run_refused():
-    sweep = write("slow.json", SLOW)
+    """A second run on an output in use is refused naming the first; a kill -9 leaves no stale lock."""
+    sweep = write("long.json", LONG)
     out = os.path.join(WORKDIR, "locked.h5")
     first = subprocess.Popen([MPIEXEC, "-n", "2", GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -90,18 +125,21 @@ def second_run_refused():
     check(journal_records(out, sweep) == 4, f"4 journal records, got {journal_records(out, sweep)}")
 
     # a run killed with -9 leaves its lock file but no lock: the next run takes it
+    sweep = write("slow.json", SLOW)
     out = os.path.join(WORKDIR, "killed.h5")
     victim = subprocess.Popen([GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     check(wait_for_records(out, 1, sweep), "the victim journaled a point")
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    check(wait_unlocked(out), "the killed run's lock is released")
     check(os.path.exists(out + ".lock"), "the lock file stays")
     resumed = run("run", sweep, "-o", out, "--quiet", ranks=2)
     check(resumed.returncode == 0, f"a kill -9 leaves no stale lock: exit {resumed.returncode}: {resumed.stderr}")
 
 
 def too_large_point():
+    """A point needing more memory than the machine has is not recorded, the run exits 1, the next retries it."""
     sweep = dict(FAST, grid=dict(FAST["grid"], **{"model.width": [12, 50000], "init_scale": [1], "seed": 1}))
     sweep["model"] = {"activation": "tanh", "depth": 3}
     path = write("large.json", sweep)
@@ -122,6 +160,7 @@ def too_large_point():
 
 
 def damaged_journal():
+    """A flipped byte in a journal record costs only that point; a damaged header is refused with the way out."""
     path = write("fast.json", FAST)
     reference = os.path.join(WORKDIR, "reference.h5")
     check(run("run", path, "-o", reference, "--quiet").returncode == 0, "reference run")
@@ -152,6 +191,7 @@ def damaged_journal():
 
 
 def files_beside_the_output():
+    """A user's OUT.h5.tmp is left alone and a symbolic link at the build name is not followed."""
     path = write("fast.json", FAST)
     out = os.path.join(WORKDIR, "beside.h5")
     with open(out + ".tmp", "w") as f:
@@ -169,6 +209,7 @@ def files_beside_the_output():
 
 
 def bad_paths_and_files():
+    """Missing directories, 4 kB paths, 253-byte names, /dev/zero, directories, BOM, \\u0000, duplicate axis values, non-UTF-8 bytes, 10^8 evaluations: one line, the right exit status, nothing written."""
     path = write("fast.json", FAST)
     missing = os.path.join(WORKDIR, "no", "such", "dir", "out.h5")
     result = run("run", path, "-o", missing, "--quiet")
@@ -228,6 +269,105 @@ def bad_paths_and_files():
     check(leftovers(WORKDIR) == [], f"no temporary file left: {leftovers(WORKDIR)}")
 
 
+def rank_pids(mpirun_pid):
+    """{rank: pid} of the processes mpirun started, from their OMPI_COMM_WORLD_RANK."""
+    ranks = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            if parent != mpirun_pid:
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"OMPI_COMM_WORLD_RANK" in env:
+            ranks[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(pid)
+    return ranks
+
+
+def kill_trials(count):
+    """kill -9 at a random moment (seeded) of the whole job, rank 0 or rank 1, then the same command."""
+    sweep = write("slow.json", SLOW)
+    reference = os.path.join(WORKDIR, "slow_reference.h5")
+    check(run("run", sweep, "-o", reference, "--quiet", ranks=2).returncode == 0, "reference run")
+    chooser = random.Random(2026)
+    targets = ["the whole job", "rank 0", "rank 1"]
+    for k in range(count):
+        target = targets[k % len(targets)]
+        delay = chooser.uniform(0.3, 4.0)
+        out = os.path.join(WORKDIR, f"killed_{k}.h5")
+        process = subprocess.Popen([MPIEXEC, "-n", "2", GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        if process.poll() is None:
+            if target == "the whole job":
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                pids = rank_pids(process.pid)
+                victim = pids.get(0 if target == "rank 0" else 1)
+                if victim:
+                    os.kill(victim, signal.SIGKILL)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        check(wait_unlocked(out), f"kill -9 of {target}: the dead run's lock is released")
+        done_before = int(journal_records(out, sweep)) if os.path.exists(out + ".journal") else 0
+        result = run("run", sweep, "-o", out, "--quiet", ranks=2)
+        ok = check(result.returncode == 0, f"kill -9 of {target} after {delay:.1f} s: the resume exits 0, got "
+                                           f"{result.returncode}: {result.stderr[-300:]}")
+        ok = ok and same_points(reference, out, f"kill -9 of {target} after {delay:.1f} s")
+        trial("kill -9", f"{target} after {delay:.1f} s ({done_before} of 4 points journaled), resumed", ok)
+
+
+def signal_trials():
+    """SIGUSR1 to mpirun, SIGTERM to rank 1, SIGINT to rank 0: exit 3, then the same command finishes."""
+    sweep = write("slow.json", SLOW)
+    reference = os.path.join(WORKDIR, "slow_reference.h5")
+    for target, sig in (("mpirun", signal.SIGUSR1), ("rank 1", signal.SIGTERM), ("rank 0", signal.SIGINT)):
+        out = os.path.join(WORKDIR, f"signalled_{target.replace(' ', '')}.h5")
+        process = subprocess.Popen([MPIEXEC, "-n", "2", GROKSWEEP, "run", sweep, "-o", out, "--quiet"], env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        check(wait_for_records(out, 1, sweep), f"{target}: a point journaled")
+        pid = process.pid if target == "mpirun" else rank_pids(process.pid).get(int(target[-1]))
+        sent = time.time()
+        if pid:
+            os.kill(pid, sig)
+        _, stderr = process.communicate(timeout=120)
+        took = time.time() - sent
+        name = signal.Signals(sig).name
+        ok = check(process.returncode == 3, f"{name} to {target}: exit 3 (interrupted, resumable), got "
+                                            f"{process.returncode}: {stderr[-300:]}")
+        ok = check(took < 10, f"{name} to {target}: stopped within seconds ({took:.1f} s)") and ok
+        result = run("run", sweep, "-o", out, "--quiet", ranks=2)
+        ok = check(result.returncode == 0, f"{name} to {target}: the resume finishes") and ok
+        ok = same_points(reference, out, f"{name} to {target}, resumed") and ok
+        trial("signal", f"{name} to {target}: exit {process.returncode} after {took:.1f} s, resumed", ok)
+
+
+def write_report(path):
+    classes = {}
+    for kind, what, outcome in TRIALS:
+        classes.setdefault(kind, []).append((what, outcome))
+    lines = ["# Reliability of `groksweep run`", "",
+             "Written by `tests/faults.py --report` (ctest `faults` runs the same trials on every CI run). Each",
+             "trial ends with the same command run again (or, where a run is refused, the file checked), and a",
+             "resumed sweep is compared point for point with an uninterrupted one.", "",
+             "| class | trials | outcomes |", "|---|---|---|"]
+    for kind, rows in classes.items():
+        failed = sum(1 for _, outcome in rows if outcome != "nothing lost")
+        lines.append(f"| {kind} | {len(rows)} | {len(rows) - failed} nothing lost, {failed} failed |")
+    for kind, rows in classes.items():
+        lines += ["", f"## {kind}", ""] + [f"- {what}: {outcome}" for what, outcome in rows]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def mount_small(directory, kilobytes):
     """A tmpfs of that size at directory; False (with a note) where mounting is not allowed."""
     os.makedirs(directory, exist_ok=True)
@@ -239,6 +379,7 @@ def mount_small(directory, kilobytes):
 
 
 def full_disk():
+    """A file system too small is refused at the start with the numbers; one that fills up mid-run leaves a readable journal and no unreadable output, and the same command finishes once there is room."""
     path = write("fast.json", FAST)
     reference = os.path.join(WORKDIR, "reference.h5")
     small = os.path.join(WORKDIR, "small_fs")
@@ -258,7 +399,7 @@ def full_disk():
         return
     process = None
     try:
-        sweep = write("slow_small.json", dict(SLOW, train=dict(SLOW["train"], steps=30000, eval_every=10)))
+        sweep = write("slow_small.json", dict(SLOW, train=dict(SLOW["train"], steps=20000, eval_every=10)))
         slow_reference = os.path.join(WORKDIR, "slow_small_reference.h5")
         check(run("run", sweep, "-o", slow_reference, "--quiet", ranks=2).returncode == 0, "reference run")
         out = os.path.join(small, "out.h5")
@@ -296,10 +437,15 @@ def full_disk():
 
 shutil.rmtree(WORKDIR, ignore_errors=True)
 os.makedirs(WORKDIR)
-full_disk()
-second_run_refused()
-too_large_point()
-damaged_journal()
-files_beside_the_output()
-bad_paths_and_files()
+kill_trials(10)
+signal_trials()
+for kind, case in (("full file system", full_disk), ("concurrent runs", second_run_refused),
+                   ("a point too large for the machine", too_large_point), ("damaged journal", damaged_journal),
+                   ("files beside the output", files_beside_the_output),
+                   ("hostile paths and input files", bad_paths_and_files)):
+    failures = len(harness._failures)
+    case()
+    trial(kind, case.__doc__.strip().splitlines()[0] if case.__doc__ else kind, len(harness._failures) == failures)
+if REPORT:
+    write_report(REPORT)
 finish()

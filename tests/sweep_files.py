@@ -30,13 +30,16 @@ def fresh(workdir, name):
 
 
 def same_points(a, b, what):
-    """Check every per-point variable and curve of files A and B equal (NaN == NaN); timing excluded."""
+    """Check every per-point variable and curve of files A and B equal (NaN == NaN); timing excluded.
+    Returns whether all were."""
+    all_equal = True
     with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
         for name in POINT_VARS + CURVES:
             x, y = fa[name][...], fb[name][...]
             equal = x.shape == y.shape and (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
                                             else np.array_equal(x, y))
-            check(equal, f"{what}: {name} differs")
+            all_equal = check(equal, f"{what}: {name} differs") and all_equal
+    return all_equal
 
 
 def record_size(sweep_path):
