@@ -133,11 +133,7 @@ struct OutputFile {
  * the library down would crash on it (HDF5 1.10 after a write error). */
 static bool library_damaged = false;
 
-void output_library_start(void) { H5dont_atexit(); }
-
-void output_library_finish(void) {
-    if (!library_damaged) H5close();
-}
+bool output_library_damaged(void) { return library_damaged; }
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #ifndef GROKSWEEP_OUTPUT_H
 #define GROKSWEEP_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "record.h"
@@ -13,11 +14,10 @@
 
 typedef struct OutputFile OutputFile;
 
-/* Call once before any HDF5 call, and output_library_finish() once at the
- * end: HDF5 is shut down explicitly rather than when the process exits, and
- * not at all when a file failed to close (HDF5 would crash on it). */
-void output_library_start(void);
-void output_library_finish(void);
+/* True once an HDF5 file failed to close: HDF5 still holds it, and its
+ * shutdown when the process exits would crash on it, so the process must
+ * then end without running exit handlers (_exit). */
+bool output_library_damaged(void);
 
 /* Provenance stored as root attributes. */
 typedef struct {
