@@ -11,7 +11,6 @@ usage: faults.py GROKSWEEP MPIEXEC WORKDIR [--report FILE]
 --report writes the classes, trials and outcomes as Markdown (the source of
 tests/RELIABILITY.md).
 """
-import fcntl
 import json
 import os
 import random
@@ -25,7 +24,7 @@ import h5py
 import numpy as np
 import harness
 from harness import ENV, check, finish
-from sweep_files import journal_records, record_size, same_points, wait_for_records
+from sweep_files import journal_records, record_size, same_points, wait_for_records, wait_unlocked
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
 REPORT = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--report" else None
@@ -62,22 +61,6 @@ def write(name, sweep):
 def run(*args, ranks=0, timeout=300):
     prefix = [MPIEXEC, "-n", str(ranks)] if ranks else []
     return subprocess.run(prefix + [GROKSWEEP, *args], env=ENV, capture_output=True, text=True, timeout=timeout)
-
-
-def wait_unlocked(out, timeout=20):
-    """Wait until no process holds the output's lock (killed ranks take a moment to die); False on timeout."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open(out + ".lock", "r+") as f:
-                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.lockf(f, fcntl.LOCK_UN)
-            return True
-        except FileNotFoundError:
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def one_line(result, what):

@@ -1,5 +1,6 @@
 """Shared by the sweep tests: where their files go, comparing two output files
 point by point, and counting the records of a sweep's journal."""
+import fcntl
 import json
 import os
 import time
@@ -69,4 +70,20 @@ def wait_for_records(out, count, sweep_path, timeout=120):
         if journal_records(out, sweep_path) >= count:
             return True
         time.sleep(0.02)
+    return False
+
+
+def wait_unlocked(out, timeout=20):
+    """Wait until no process holds the output's lock (killed ranks take a moment to die); False on timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(out + ".lock", "r+") as f:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(f, fcntl.LOCK_UN)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            time.sleep(0.05)
     return False

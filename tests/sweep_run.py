@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 import sweep_files
 from harness import ENV, check, finish
-from sweep_files import DATA, SLOW, TINY, same_points, wait_for_records
+from sweep_files import DATA, SLOW, TINY, same_points, wait_for_records, wait_unlocked
 
 GROKSWEEP, MPIEXEC, WORKDIR = sys.argv[1:4]
 ENV = dict(ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -117,7 +117,7 @@ def killed_and_resumed(reference_slow):
     check(started, "the sweep journaled three points")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    time.sleep(0.5)
+    check(wait_unlocked(out), "the killed job's ranks die and release the output's lock")
     with open(out + ".journal", "rb") as f:
         size_after_kill = len(f.read())
     result = run(SLOW, out, 2)
