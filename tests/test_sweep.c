@@ -1,5 +1,6 @@
 /* Tests of sweep files: axis forms and kinds, point indices, labels and
  * configs, the hash, loading from a file, and every class of error. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -496,6 +497,81 @@ static void test_grid_errors(void) {
                  "grid: 1 x 1 x 1 x 1e+300 = 1e+300 points, more than the limit of 10000000", NULL, NULL);
 }
 
+/* Every point's config, as sweep_point_config() builds it from the base
+ * and the axis values read once, is the one config_parse() gives for the
+ * base text and the point's overrides (compared as config_to_json(), which
+ * holds every key). Up to about 5000 points of the grid, evenly spread. */
+static void expect_points_as_parsed(const char *text, const char *what) {
+    Sweep sweep;
+    char err[1024] = "";
+    if (sweep_parse(&sweep, text, what, err, sizeof err) != 0) {
+        CHECK(0, "%s: %s", what, err);
+        return;
+    }
+    CHECK(sweep.base_template != NULL, "%s: the base config is read once", what);
+    long stride = sweep.n_points / 5000 + 1, compared = 0, differ = 0;
+    for (long p = 0; p < sweep.n_points; p += stride) {
+        int indices[SWEEP_MAX_AXES];
+        const char *overrides[SWEEP_MAX_AXES];
+        sweep_point_indices(&sweep, p, indices);
+        for (int a = 0; a < sweep.n_axes; a++) overrides[a] = sweep.axes[a].overrides[indices[a]];
+        RunConfig fast, parsed;
+        int fast_rc = sweep_point_config(&sweep, p, &fast, err, sizeof err);
+        int parsed_rc = config_parse(&parsed, sweep.base_json, what, overrides, sweep.n_axes, err, sizeof err);
+        char *fast_json = fast_rc == 0 ? config_to_json(&fast) : NULL;
+        char *parsed_json = parsed_rc == 0 ? config_to_json(&parsed) : NULL;
+        bool same = fast_json && parsed_json && strcmp(fast_json, parsed_json) == 0;
+        if (!same && differ++ == 0)
+            CHECK(0, "%s: point %ld: %s\n  vs config_parse: %s", what, p, fast_json ? fast_json : "(failed)",
+                  parsed_json ? parsed_json : err);
+        free(fast_json);
+        free(parsed_json);
+        compared++;
+    }
+    CHECK(differ == 0, "%s: %ld of %ld points differ from config_parse", what, differ, compared);
+    sweep_free(&sweep);
+}
+
+/* Reading values once gives config_parse's configs: on grids over kinds
+ * (defaults that depend on model.kind, keys dropped when an axis switches
+ * kind), strings, booleans, pairs and paths, and on every shipped sweep. */
+static void test_read_once(void) {
+    char text[4096];
+    expect_points_as_parsed(valid_json, "valid_json");
+    expect_points_as_parsed(sweep_text(text, sizeof text,
+                                       "\"task\": {\"p\": 13}, \"model\": {\"width\": 16}, "
+                                       "\"train\": {\"steps\": 10}",
+                                       REQUIRED ", \"model.kind\": [\"mlp\", \"transformer\"], "
+                                       "\"loss\": [\"mse\", \"cross_entropy\"], \"train.fixed_norm\": [false, true], "
+                                       "\"optimizer.warmup_steps\": [0, 10]"),
+                            "kinds");
+    expect_points_as_parsed(sweep_text(text, sizeof text,
+                                       "\"task\": {\"kind\": \"images\", \"test_size\": 100}, "
+                                       "\"model\": {\"input\": \"dense\"}, \"train\": {\"steps\": 10}",
+                                       "\"train_size\": [100, 200], \"weight_decay\": [0, 0.1], "
+                                       "\"init_scale\": [1, 8], \"seed\": 2, "
+                                       "\"task.train_images\": [\"a.idx\", \"b.idx.gz\"]"),
+                            "images");
+    DIR *dir = opendir(GROKSWEEP_SOURCE_DIR "/sweeps");
+    CHECK(dir != NULL, "%s/sweeps: %s", GROKSWEEP_SOURCE_DIR, strerror(errno));
+    int shipped = 0;
+    for (struct dirent *entry; dir && (entry = readdir(dir)) != NULL;) {
+        size_t len = strlen(entry->d_name);
+        if (len < 5 || strcmp(entry->d_name + len - 5, ".json") != 0) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/sweeps/%s", GROKSWEEP_SOURCE_DIR, entry->d_name);
+        char *file_text = config_read_file(path, text, sizeof text);
+        CHECK(file_text != NULL, "%s", text);
+        if (!file_text) continue;
+        if (strstr(file_text, "\"grid\"")) /* not the run configs */
+            expect_points_as_parsed(file_text, path);
+        shipped += strstr(file_text, "\"grid\"") != NULL;
+        free(file_text);
+    }
+    if (dir) closedir(dir);
+    CHECK(shipped >= 8, "read %d shipped sweeps", shipped);
+}
+
 int main(void) {
     test_axes();
     test_points();
@@ -506,5 +582,6 @@ int main(void) {
     test_form_errors();
     test_value_errors();
     test_grid_errors();
+    test_read_once();
     return test_finish();
 }

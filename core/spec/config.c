@@ -948,6 +948,84 @@ int config_parse(RunConfig *cfg, const char *json_text, const char *source, cons
     return rc;
 }
 
+struct ConfigTemplate {
+    Parser parsed; /* after parse_section(), before the kind defaults and checks */
+};
+
+struct ConfigOverride {
+    FieldId id;
+    cJSON *value;
+};
+
+ConfigTemplate *config_template_new(const char *json_text, const char *source) {
+    ASSERT(json_text && source);
+    ConfigTemplate *base = calloc(1, sizeof *base);
+    if (!base || config_check_text(json_text, source, NULL, 0) != 0) {
+        free(base);
+        return NULL;
+    }
+    Parser *ps = &base->parsed;
+    ps->source = source;
+    apply_table_defaults(&ps->cfg);
+    cJSON *root = cJSON_ParseWithOpts(json_text, NULL, true);
+    bool ok = cJSON_IsObject(root) && parse_section(ps, root, "") == 0;
+    cJSON_Delete(root);
+    if (!ok) {
+        free(base);
+        return NULL;
+    }
+    return base;
+}
+
+ConfigOverride *config_override_new(const char *override) {
+    ASSERT(override);
+    const char *equals = strchr(override, '=');
+    char path[PATH_CAPACITY];
+    if (!equals || (size_t)(equals - override) >= sizeof path) return NULL;
+    memcpy(path, override, (size_t)(equals - override));
+    path[equals - override] = '\0';
+    int id = field_by_path(path);
+    ConfigOverride *result = id >= 0 ? malloc(sizeof *result) : NULL;
+    if (!result) return NULL;
+    result->id = (FieldId)id;
+    /* as apply_overrides() reads a value */
+    result->value = cJSON_ParseWithOpts(equals + 1, NULL, true);
+    if (!result->value) result->value = cJSON_CreateString(equals + 1);
+    if (!result->value) {
+        free(result);
+        return NULL;
+    }
+    return result;
+}
+
+int config_template_apply(const ConfigTemplate *base, const ConfigOverride *const *overrides, int n,
+                          RunConfig *cfg) {
+    ASSERT(base && cfg && (overrides || n == 0));
+    Parser ps;
+    memcpy(&ps, &base->parsed, sizeof ps);
+    ps.err = NULL;
+    ps.errlen = 0;
+    for (int i = 0; i < n; i++) {
+        /* apply_overrides() then parse_section(): an override replaces the
+         * file's value and counts as set. */
+        if (parse_leaf(&ps, overrides[i]->id, overrides[i]->value) != 0) return -1;
+        ps.set[overrides[i]->id] = true;
+        ps.overridden[overrides[i]->id] = true;
+    }
+    resolve_kind_defaults(&ps.cfg, ps.set);
+    if (check_consistency(&ps) != 0) return -1;
+    memcpy(cfg, &ps.cfg, sizeof *cfg);
+    return 0;
+}
+
+void config_template_free(ConfigTemplate *base) { free(base); }
+
+void config_override_free(ConfigOverride *override) {
+    if (!override) return;
+    cJSON_Delete(override->value);
+    free(override);
+}
+
 /* Read a whole file of at most CONFIG_MAX_BYTES into a NUL-terminated
  * malloc'd buffer, its length (excluding the terminator) in *size. NULL
  * with errno set on failure: EISDIR for a directory, EFBIG for a longer

@@ -322,6 +322,36 @@ static void point_overrides(const Sweep *sweep, long point, const char **overrid
     for (int a = 0; a < sweep->n_axes; a++) overrides[a] = sweep->axes[a].overrides[indices[a]];
 }
 
+/* Read the base config and every axis value once (sweep->base_template,
+ * axis->read_overrides), so that a point's config costs no JSON parsing.
+ * Leaves base_template NULL when something could not be read that way: the
+ * points are then parsed from text. */
+static void read_once(Sweep *sweep, const char *source) {
+    sweep->base_template = config_template_new(sweep->base_json, source);
+    for (int a = 0; a < sweep->n_axes && sweep->base_template; a++) {
+        SweepAxis *axis = &sweep->axes[a];
+        axis->read_overrides = calloc((size_t)axis->length, sizeof *axis->read_overrides);
+        bool ok = axis->read_overrides != NULL;
+        for (int i = 0; ok && i < axis->length; i++)
+            ok = (axis->read_overrides[i] = config_override_new(axis->overrides[i])) != NULL;
+        if (!ok) {
+            config_template_free(sweep->base_template);
+            sweep->base_template = NULL;
+        }
+    }
+}
+
+/* A point's config from the values read once: 0, or -1 (without a message)
+ * when they were not read or the point is invalid. */
+static int point_config_fast(const Sweep *sweep, long point, RunConfig *cfg) {
+    if (!sweep->base_template) return -1;
+    int indices[SWEEP_MAX_AXES];
+    const ConfigOverride *overrides[SWEEP_MAX_AXES];
+    sweep_point_indices(sweep, point, indices);
+    for (int a = 0; a < sweep->n_axes; a++) overrides[a] = sweep->axes[a].read_overrides[indices[a]];
+    return config_template_apply(sweep->base_template, overrides, sweep->n_axes, cfg);
+}
+
 /* Read the grid object's axes into sweep, check the grid's size, then
  * validate every value and every point. Needs sweep->base_json. Returns 0
  * or -1. */
@@ -372,9 +402,11 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
     sweep->n_points = (long)n_points;
     for (int a = 0; a < sweep->n_axes; a++)
         if (expand_axis(sweep, a, &inputs[a], (int)lengths[a], source, err, errlen)) return -1;
+    read_once(sweep, source);
     const char *overrides[SWEEP_MAX_AXES];
     for (long p = 0; p < sweep->n_points; p++) {
         RunConfig cfg;
+        if (point_config_fast(sweep, p, &cfg) == 0) continue;
         char message[MESSAGE_CAPACITY], label[LABEL_CAPACITY];
         point_overrides(sweep, p, overrides);
         if (config_parse(&cfg, sweep->base_json, source, overrides, sweep->n_axes, message, sizeof message) != 0) {
@@ -483,12 +515,15 @@ void sweep_free(Sweep *sweep) {
         SweepAxis *axis = &sweep->axes[a];
         for (int i = 0; i < axis->length; i++) {
             if (axis->overrides) free(axis->overrides[i]);
+            if (axis->read_overrides) config_override_free(axis->read_overrides[i]);
             if (axis->strings) free(axis->strings[i]);
         }
         free(axis->overrides);
+        free(axis->read_overrides);
         free(axis->strings);
         free(axis->numbers);
     }
+    config_template_free(sweep->base_template);
     free(sweep->text);
     free(sweep->base_json);
     free(sweep->eval_steps);
@@ -544,6 +579,7 @@ void sweep_point_indices(const Sweep *sweep, long point, int *indices) {
 }
 
 int sweep_point_config(const Sweep *sweep, long point, RunConfig *cfg, char *err, size_t errlen) {
+    if (point_config_fast(sweep, point, cfg) == 0) return 0;
     const char *overrides[SWEEP_MAX_AXES];
     char source[LABEL_CAPACITY + 16], label[LABEL_CAPACITY];
     point_overrides(sweep, point, overrides);

@@ -29,6 +29,7 @@ typedef struct {
     double *numbers;       /* (length) value of REAL, INT and BOOL axes (0/1) */
     char **strings;        /* (length) value of STRING axes, else NULL */
     char **overrides;      /* (length) "path=<JSON value>", as `--set` takes it */
+    ConfigOverride **read_overrides; /* (length) the same, read once; NULL when one could not be */
 } SweepAxis;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     char *base_json;       /* the base config: the file without "grid" (compact JSON) */
     uint64_t hash;         /* of the canonical (compact) JSON of the whole sweep */
     RunConfig base;        /* the base config, parsed */
+    ConfigTemplate *base_template; /* base_json read once; NULL: every point parses base_json */
     int n_axes;
     SweepAxis axes[SWEEP_MAX_AXES];
     long n_points;
