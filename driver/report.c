@@ -53,8 +53,9 @@ static int out_of_memory(Reader *r) {
 }
 
 static char *copy_string(const char *s) {
-    char *c = malloc(strlen(s) + 1);
-    if (c) strcpy(c, s);
+    size_t size = strlen(s) + 1;
+    char *c = malloc(size);
+    if (c) memcpy(c, s, size);
     return c;
 }
 
@@ -330,7 +331,7 @@ static int read_points(Reader *r, hid_t file, const char *name, hid_t mem_type, 
         rc = hdf5_failed(r, "opening %s", name);
         goto out;
     }
-    hsize_t shape[H5S_MAX_RANK];
+    hsize_t shape[H5S_MAX_RANK] = {0};
     int ndims = H5Sget_simple_extent_ndims(space);
     int same = ndims == rank && H5Sget_simple_extent_dims(space, shape, NULL) == rank;
     for (int d = 0; same && d < rank; d++) same = shape[d] == dims[d];
@@ -456,10 +457,10 @@ static int read_once(Reader *r, SweepSnapshot *s) {
         rc = hdf5_failed(r, "opening the file");
         goto out;
     }
-    hsize_t dims[REPORT_MAX_AXES];
+    hsize_t dims[REPORT_MAX_AXES] = {0};
     if ((rc = read_root(r, file, s)) != 0 || (rc = read_grid(r, file, s, dims)) != 0) goto out;
     size_t n = (size_t)s->n_points;
-    s->status = malloc(n);
+    s->status = calloc(n, 1);
     s->phase = malloc(n);
     s->train_step_90 = malloc(n * sizeof(int32_t));
     s->test_step_90 = malloc(n * sizeof(int32_t));

@@ -544,7 +544,8 @@ int command_report(int argc, char **argv) {
     long counts[4] = {0};
     for (long p = 0; p < s.n_points; p++) counts[s.status[p]]++;
     print_header(&s, o.path, counts);
-    bool color = o.color >= 0 ? o.color == 1 : isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && getenv("NO_COLOR")[0]);
+    const char *no_color = getenv("NO_COLOR");
+    bool color = o.color >= 0 ? o.color == 1 : isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
     int seed = find_axis(&s, "seed");
     bool aggregated = false;
     for (int k = 0; k < n_maps; k++) aggregated |= seed >= 0 && seed != maps[k][0] && seed != maps[k][1];

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "commands.h"
 #include "journal.h"
 #include "output.h"
@@ -91,6 +92,7 @@ static void wait_gently(MPI_Request *request) {
 }
 
 static void pack_message(unsigned char *buffer, int kind, long point, const PointResult *result) {
+    ASSERT(buffer);
     int32_t header_kind = kind, unused = 0;
     int64_t index = point;
     memcpy(buffer, &header_kind, 4);
@@ -454,6 +456,7 @@ static void assign_remote(Driver *d, int rank) {
 /* A message from a worker rank: a request for work, a record, or an
  * abandoned point. Every message is answered with the next assignment. */
 static void handle_worker_message(Driver *d, int rank, const unsigned char *message, PointResult *scratch) {
+    ASSERT(message);
     int32_t kind;
     int64_t point;
     memcpy(&kind, message, 4);
@@ -678,7 +681,11 @@ static int check_same_blas_kernel(int rank, int n_ranks) {
     char mine[NAME_SIZE] = {0};
     snprintf(mine, sizeof mine, "%s", blas_core_name());
     char *all = rank == 0 ? malloc((size_t)n_ranks * NAME_SIZE) : NULL;
-    if (rank == 0 && !all) MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+    if (rank == 0 && !all) {
+        fprintf(stderr, "groksweep: out of memory comparing the ranks' BLAS kernels\n");
+        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+        return EXIT_ENVIRONMENT;
+    }
     MPI_CHECK(MPI_Gather(mine, NAME_SIZE, MPI_CHAR, all, NAME_SIZE, MPI_CHAR, 0, MPI_COMM_WORLD));
     int status = 0;
     for (int r = 1; rank == 0 && r < n_ranks && status == 0; r++) {

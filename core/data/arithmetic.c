@@ -101,6 +101,7 @@ int arithmetic_dataset(Dataset *ds, const ArithmeticConfig *task, uint64_t split
     memset(ds, 0, sizeof *ds);
     int p = task->p, total = arithmetic_pair_count(task), n_train = arithmetic_train_count(task);
     ExampleShape shape = arithmetic_shape(task);
+    ASSERT(total > 0 && n_train >= 0 && n_train <= total);
     int *order = malloc(sizeof(int) * (size_t)total);
     if (!order || examples_alloc(&ds->train, &shape, n_train) || examples_alloc(&ds->test, &shape, total - n_train)) {
         free(order);

@@ -96,6 +96,7 @@ static void first_layer_tables(Mlp *mlp, const real *params) {
 /* Backward of first_layer_tables: accumulate dtables (positions, V, N)
  * into the first layer's weight and the embedding gradients. */
 static void first_layer_tables_backward(Mlp *mlp, const real *params, real *grads) {
+    ASSERT(params && grads);
     int vocab = mlp->shape.vocab, positions = mlp->shape.seq_len, width = mlp->cfg.width, d = mlp->cfg.embed_dim;
     const real *weight = params + mlp->weight[0], *embed = params + mlp->embed;
     real *dweight = grads + mlp->weight[0], *dembed = grads + mlp->embed;

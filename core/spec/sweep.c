@@ -278,7 +278,7 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     case AXIS_INT: axis->numbers[i] = number; break;
     case AXIS_BOOL: axis->numbers[i] = cJSON_IsTrue(item); break;
     case AXIS_STRING:
-        ASSERT(cJSON_IsString(item)); /* config_parse accepted it for a string key */
+        ASSERT(item && cJSON_IsString(item)); /* config_parse accepted it for a string key */
         axis->strings[i] = strdup(item->valuestring);
         if (!axis->strings[i]) return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
         break;
@@ -302,6 +302,7 @@ static int expand_axis(Sweep *sweep, int a, const AxisInput *in, int length, con
     const cJSON *item = in->form == FORM_LIST ? in->list->child : NULL;
     for (int i = 0; i < length; i++, item = item ? item->next : NULL) {
         if (add_value(sweep, a, i, in, item, source, err, errlen)) return -1;
+        ASSERT(axis->overrides[i]);
         for (int k = 0; k < i; k++) {
             bool same = axis->kind == AXIS_STRING ? strcmp(axis->strings[k], axis->strings[i]) == 0
                                                   : axis->numbers[k] == axis->numbers[i];
@@ -589,7 +590,7 @@ int sweep_point_config(const Sweep *sweep, long point, RunConfig *cfg, char *err
 }
 
 void sweep_point_label(const Sweep *sweep, long point, char *buf, size_t size) {
-    int indices[SWEEP_MAX_AXES];
+    int indices[SWEEP_MAX_AXES] = {0};
     sweep_point_indices(sweep, point, indices);
     size_t used = 0;
     if (size > 0) buf[0] = '\0';
