@@ -23,7 +23,7 @@ static void print_usage(FILE *out) {
             "commands:\n"
             "  train CONFIG.json [--set key=value ...] [--curve FILE] [--verbose]\n"
             "        train one grid point and print a JSON summary on stdout\n"
-            "  run SWEEP.json -o OUT.h5 [--force] [--quiet]\n"
+            "  run SWEEP.json -o OUT.h5 [--ranks N] [--force] [--quiet]\n"
             "        train every point of a sweep into one HDF5 file (under mpirun or srun:\n"
             "        one rank per core; rank 0 drives and trains); resumable\n"
             "  validate SWEEP.json\n"

@@ -30,6 +30,7 @@
 #include "check.h"
 #include "commands.h"
 #include "journal.h"
+#include "launch.h"
 #include "output.h"
 #include "output_lock.h"
 #include "point.h"
@@ -553,7 +554,7 @@ static void drive(Driver *d) {
 
 static void print_run_help(FILE *out) {
     fprintf(out,
-            "usage: groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet] [--timing]\n"
+            "usage: groksweep run SWEEP.json -o OUT.h5 [--ranks N] [--force] [--quiet] [--timing]\n"
             "       mpirun -n N groksweep run SWEEP.json -o OUT.h5\n"
             "\n"
             "Train every point of the sweep's grid and write one HDF5 file. Rank 0 hands\n"
@@ -567,6 +568,10 @@ static void print_run_help(FILE *out) {
             "  -o, --output OUT.h5  the output file (required)\n"
             "  --force              delete an existing OUT.h5 and its journal and start over\n"
             "  --quiet              no progress on stderr\n"
+            "  --ranks N            start N ranks with mpiexec (GROKSWEEP_MPIEXEC, e.g.\n"
+            "                       \"mpiexec --oversubscribe\", else %s) and relay\n"
+            "                       SIGINT, SIGTERM and SIGHUP to them as SIGUSR1: mpiexec\n"
+            "                       itself turns a SIGINT or SIGTERM into exit status 1\n"
             "  --timing             at the end, print the driver's own cost per finished point\n"
             "                       on stderr: message bytes, journal append + fsync, HDF5\n"
             "                       write + flush, and all handling of the point (benchmarks)\n"
@@ -577,7 +582,7 @@ static void print_run_help(FILE *out) {
             "%d interrupted: run the same command again to resume\n"
             "\n"
             "See groksweep validate --help for the sweep file format.\n",
-            EXIT_INTERRUPTED);
+            GROKSWEEP_MPIEXEC, EXIT_INTERRUPTED);
 }
 
 typedef struct {
@@ -613,7 +618,7 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
             o->timing = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             if (report)
-                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --force, --quiet, --timing, --help)\n",
+                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --ranks, --force, --quiet, --timing, --help)\n",
                         arg);
             return EXIT_BAD_INPUT;
         } else if (o->sweep_path) {
@@ -828,6 +833,22 @@ int command_run(int argc, char **argv) {
             print_run_help(stdout);
             return 0;
         }
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--ranks") == 0) { /* this process only launches the ranks */
+            int launched;
+            int status = launch_parse_ranks(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &launched);
+            if (status != 0) return status;
+            for (int k = i + 2; k < argc; k++)
+                if (strcmp(argv[k], "--ranks") == 0) {
+                    fprintf(stderr, "groksweep run: --ranks given twice (%s, then %s); give one rank count\n",
+                            argv[i + 1], k + 1 < argc ? argv[k + 1] : "(missing)");
+                    return EXIT_BAD_INPUT;
+                }
+            memmove(&argv[i], &argv[i + 2], sizeof *argv * (size_t)(argc - i - 2));
+            return launch_ranks(launched, argc - 2, argv);
+        }
+    /* before MPI starts: a stop that comes during its start-up is not lost */
+    install_signal_handlers();
     int provided, rank, n_ranks;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "groksweep run: MPI_Init_thread failed\n");
@@ -841,7 +862,6 @@ int command_run(int argc, char **argv) {
         MPI_Finalize();
         return EXIT_ENVIRONMENT;
     }
-    install_signal_handlers();
     blas_use_one_thread();
 
     RunOptions options;

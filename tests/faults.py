@@ -333,6 +333,49 @@ def signal_trials():
         trial("signal", f"{name} to {target}: exit {process.returncode} after {took:.1f} s, resumed", ok)
 
 
+def launcher_trials():
+    """`groksweep run --ranks 2`: SIGTERM, SIGHUP and a Ctrl-C (SIGINT to its process group) end it with
+    exit 3; after a kill -9 of it the ranks stop by themselves; each then resumes. And SIGTERM to a bare
+    mpirun: the sweep stops the same way, but mpirun's own exit status is 1."""
+    sweep = write("slow.json", SLOW)
+    reference = os.path.join(WORKDIR, "slow_reference.h5")
+    env = dict(ENV, GROKSWEEP_MPIEXEC=MPIEXEC)
+    cases = (("SIGTERM", "groksweep run --ranks 2", signal.SIGTERM), ("SIGHUP", "groksweep run --ranks 2", signal.SIGHUP),
+             ("Ctrl-C", "the process group of groksweep run --ranks 2", signal.SIGINT),
+             ("kill -9", "groksweep run --ranks 2", signal.SIGKILL), ("SIGTERM", "mpirun", signal.SIGTERM))
+    for k, (name, target, sig) in enumerate(cases):
+        out = os.path.join(WORKDIR, f"launched_{k}.h5")
+        bare = target == "mpirun"
+        argv = ([MPIEXEC, "-n", "2", GROKSWEEP, "run", sweep, "-o", out, "--quiet"] if bare else
+                [GROKSWEEP, "run", sweep, "--ranks", "2", "-o", out, "--quiet"])
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        check(wait_for_records(out, 1, sweep), f"{name} to {target}: a point journaled")
+        sent = time.time()
+        if "process group" in target:
+            os.killpg(process.pid, sig)
+        else:
+            os.kill(process.pid, sig)
+        _, stderr = process.communicate(timeout=120)
+        unlocked = wait_unlocked(out, timeout=30)
+        took = time.time() - sent
+        expected = -signal.SIGKILL if sig == signal.SIGKILL else 1 if bare else 3
+        ok = check(process.returncode == expected, f"{name} to {target}: exit {expected}, got {process.returncode}: "
+                                                   f"{stderr[-300:]}")
+        ok = check(unlocked and took < 15, f"{name} to {target}: the ranks stopped and released the output "
+                                           f"({took:.1f} s)") and ok
+        if sig != signal.SIGKILL:
+            ok = check("interrupted with" in stderr, f"{name} to {target}: the sweep says it was interrupted: "
+                                                     f"{stderr[-300:]}") and ok
+        partial = int(journal_records(out, sweep)) if os.path.exists(out + ".journal") else 0
+        result = run("run", sweep, "-o", out, "--quiet", ranks=2)
+        ok = check(result.returncode == 0, f"{name} to {target}: the resume finishes: {result.stderr[-300:]}") and ok
+        ok = same_points(reference, out, f"{name} to {target}, resumed") and ok
+        status = "killed" if sig == signal.SIGKILL else f"exit {process.returncode}"
+        trial("signal", f"{name} to {target}: {status}, ranks stopped after {took:.1f} s with {partial} of 4 points "
+                        f"journaled, resumed", ok)
+
+
 def write_report(path):
     classes = {}
     for kind, what, outcome in TRIALS:
@@ -422,6 +465,7 @@ shutil.rmtree(WORKDIR, ignore_errors=True)
 os.makedirs(WORKDIR)
 kill_trials(10)
 signal_trials()
+launcher_trials()
 for kind, case in (("full file system", full_disk), ("concurrent runs", second_run_refused),
                    ("a point too large for the machine", too_large_point), ("damaged journal", damaged_journal),
                    ("files beside the output", files_beside_the_output),

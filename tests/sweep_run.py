@@ -177,6 +177,28 @@ def bad_input(reference):
         check(validate.returncode == 2 and validate.stderr.strip().endswith(message.split(": ", 1)[1]),
               f"{name}: validate reports the same error: {validate.stderr!r}")
 
+    # --ranks: a rank count, given once, from a process that is not itself a rank
+    out = fresh("ranks.h5")
+    for extra, needles in ((["--ranks", "0"], ["--ranks 0", "1 to"]), (["--ranks", "two"], ["--ranks two"]),
+                           (["--ranks"], ["--ranks (missing)"]), (["--ranks", "2", "--ranks", "3"], ["twice"])):
+        result = subprocess.run([GROKSWEEP, "run", TINY, "-o", out, *extra], env=ENV, capture_output=True, text=True)
+        message = result.stderr.strip()
+        check(result.returncode == 2 and len(message.splitlines()) == 1 and all(n in message for n in needles),
+              f"{' '.join(extra)}: exit 2 and one line naming it, got {result.returncode}: {message!r}")
+    result = subprocess.run([MPIEXEC, "-n", "1", GROKSWEEP, "run", TINY, "-o", out, "--ranks", "2"], env=ENV,
+                            capture_output=True, text=True)
+    check(result.returncode == 2 and "already a rank" in result.stderr, f"--ranks inside mpirun: {result.stderr!r}")
+    result = subprocess.run([GROKSWEEP, "run", TINY, "-o", out, "--ranks", "2"], capture_output=True, text=True,
+                            env=dict(ENV, GROKSWEEP_MPIEXEC="/nonexistent/mpiexec"))
+    check(result.returncode == 1 and "/nonexistent/mpiexec" in result.stderr and "GROKSWEEP_MPIEXEC" in result.stderr,
+          f"--ranks with a launcher that is not there: exit 1, got {result.returncode}: {result.stderr!r}")
+    check(not os.path.exists(out), "--ranks refused: no output written")
+    result = subprocess.run([GROKSWEEP, "run", TINY, "--ranks", "2", "-o", out, "--quiet"], capture_output=True,
+                            text=True, env=dict(ENV, GROKSWEEP_MPIEXEC=f"{MPIEXEC} --oversubscribe"))
+    check(result.returncode == 0, f"--ranks 2 runs the sweep: {result.stderr!r}")
+    if result.returncode == 0:
+        same_points(reference, out, "--ranks 2 vs mpirun")
+
     # a file that is not a sweep output is never overwritten without --force
     foreign = fresh("foreign.h5")
     with open(foreign, "w") as f:
