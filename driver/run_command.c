@@ -562,7 +562,7 @@ static void print_run_help(FILE *out) {
             "Each finished point is saved in OUT.h5.journal (fsync'd) and OUT.h5 (flushed)\n"
             "before the next is handed out. Running the same command again resumes: points\n"
             "already done are kept, the rest run. SIGINT, SIGTERM or SIGUSR1 stops the\n"
-            "sweep within a second, keeping every finished point.\n"
+            "sweep within seconds, keeping every finished point.\n"
             "\n"
             "options:\n"
             "  -o, --output OUT.h5  the output file (required)\n"

@@ -376,6 +376,31 @@ def launcher_trials():
                         f"journaled, resumed", ok)
 
 
+def startup_trials():
+    """SIGTERM 0.2 s and 1 s into a 100,000-point sweep (`--ranks 2`): exit 3 within seconds, the points done kept."""
+    sweep = write("huge.json", {"task": {"op": "x+y", "p": 11}, "model": {"width": 8},
+                                "train": {"steps": 20, "eval_every": 10},
+                                "grid": {"data_fraction": {"linspace": [0.2, 0.8, 100]},
+                                         "weight_decay": {"logspace": [-3, 0, 100]},
+                                         "init_scale": {"linspace": [0.5, 3, 10]}, "seed": 1}})
+    env = dict(ENV, GROKSWEEP_MPIEXEC=MPIEXEC)
+    for k, delay in enumerate((0.2, 1.0)):
+        out = os.path.join(WORKDIR, f"huge_{k}.h5")
+        process = subprocess.Popen([GROKSWEEP, "run", sweep, "-o", out, "--ranks", "2", "--quiet"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        sent = time.time()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        took = time.time() - sent
+        done = int(journal_records(out, sweep)) if os.path.exists(out + ".journal") else 0
+        ok = check(process.returncode == 3 and "interrupted" in stderr,
+                   f"SIGTERM {delay} s into 100,000 points: exit 3, got {process.returncode}: {stderr[-300:]}")
+        ok = check(took < 10, f"SIGTERM {delay} s into 100,000 points: stopped in {took:.1f} s") and ok
+        trial("signal", f"SIGTERM {delay} s into the start of a 100,000-point sweep: exit {process.returncode} "
+                        f"{took:.1f} s later, {done} points journaled", ok)
+
+
 def write_report(path):
     classes = {}
     for kind, what, outcome in TRIALS:
@@ -466,6 +491,7 @@ os.makedirs(WORKDIR)
 kill_trials(10)
 signal_trials()
 launcher_trials()
+startup_trials()
 for kind, case in (("full file system", full_disk), ("concurrent runs", second_run_refused),
                    ("a point too large for the machine", too_large_point), ("damaged journal", damaged_journal),
                    ("files beside the output", files_beside_the_output),
