@@ -147,19 +147,27 @@ def damaged_journal():
     path = write("fast.json", FAST)
     reference = os.path.join(WORKDIR, "reference.h5")
     check(run("run", path, "-o", reference, "--quiet").returncode == 0, "reference run")
-    out = os.path.join(WORKDIR, "hurt.h5")
-    check(run("run", path, "-o", out, "--quiet").returncode == 0, "run to damage")
     size = record_size(path)
-    with open(out + ".journal", "r+b") as f:
-        f.seek(JOURNAL_HEADER + 2 * size + 40)  # inside the payload of record 2
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0x04]))
-    result = run("run", path, "-o", out, "--quiet")
-    check(result.returncode == 0, f"a damaged record is survived: exit {result.returncode}: {result.stderr}")
-    check("record 2" in result.stderr and "damaged" in result.stderr, f"and reported: {result.stderr}")
-    check(journal_records(out, path) == 6, "its point ran again: 6 records")
-    same_points(reference, out, "after a damaged journal record")
+    # the first record, one in the middle, the last; then a torn tail
+    for where in (0, 2, 5, "torn"):
+        out = os.path.join(WORKDIR, f"hurt_{where}.h5")
+        check(run("run", path, "-o", out, "--quiet").returncode == 0, "run to damage")
+        with open(out + ".journal", "r+b") as f:
+            if where == "torn":
+                f.truncate(JOURNAL_HEADER + 5 * size + size // 2)  # half of record 5 written
+            else:
+                f.seek(JOURNAL_HEADER + where * size + 40)  # inside the payload of record `where`
+                byte = f.read(1)
+                f.seek(-1, os.SEEK_CUR)
+                f.write(bytes([byte[0] ^ 0x04]))
+        result = run("run", path, "-o", out, "--quiet")
+        check(result.returncode == 0, f"a damaged record ({where}) is survived: exit {result.returncode}: "
+                                      f"{result.stderr}")
+        if where != "torn":
+            check(f"record {where}" in result.stderr and "damaged" in result.stderr,
+                  f"record {where} reported: {result.stderr}")
+        check(journal_records(out, path) == 6, f"{where}: its point ran again: 6 records")
+        same_points(reference, out, f"after a damaged journal ({where})")
     quiet = run("run", path, "-o", out, "--quiet")
     check(quiet.returncode == 0 and "is damaged" not in quiet.stderr, f"reported once: the journal was rewritten: "
                                                                      f"{quiet.stderr}")
