@@ -51,10 +51,14 @@ typedef enum {
     V_FINAL_WEIGHT_NORM,
     V_STEPS_RUN,
     V_WALL_SECONDS,
-    N_VARS
+    V_DELAY,                               /* N_ACC_LEVELS of them */
+    N_VARS = V_DELAY + N_ACC_LEVELS
 } VarIndex;
 
-#define CROSSING_COMMENT "-1: never reached; missing: point not run"
+#define CROSSING_COMMENT "missing (-1): never reached, or the point was not run (status says which)"
+#define DELAY_COMMENT "missing: one of the two accuracies never reached the level, or the point was not run"
+/* netCDF's default fill for int: a delay can be any other value */
+#define DELAY_FILL (-2147483647)
 
 typedef struct {
     const char *name;
@@ -69,30 +73,38 @@ typedef struct {
 static const VarSpec VARS[N_VARS] = {
     {"status", T_INT8, 0, 0, "run status", NULL, NULL},
     {"phase", T_INT8, 0, 0, "phase of the run", NULL, NULL},
-    {"train_acc_step_50", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.5", "steps",
+    {"train_acc_step_50", T_INT32, -1, 1, "first evaluation step with train accuracy >= 0.5", "1",
      CROSSING_COMMENT},
-    {"train_acc_step_90", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.9", "steps",
+    {"train_acc_step_90", T_INT32, -1, 1, "first evaluation step with train accuracy >= 0.9", "1",
      CROSSING_COMMENT},
-    {"train_acc_step_95", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.95", "steps",
+    {"train_acc_step_95", T_INT32, -1, 1, "first evaluation step with train accuracy >= 0.95", "1",
      CROSSING_COMMENT},
-    {"train_acc_step_99", T_INT32, -2, 1, "first evaluation step with train accuracy >= 0.99", "steps",
+    {"train_acc_step_99", T_INT32, -1, 1, "first evaluation step with train accuracy >= 0.99", "1",
      CROSSING_COMMENT},
-    {"test_acc_step_50", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.5", "steps",
+    {"test_acc_step_50", T_INT32, -1, 1, "first evaluation step with test accuracy >= 0.5", "1",
      CROSSING_COMMENT},
-    {"test_acc_step_90", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.9", "steps",
+    {"test_acc_step_90", T_INT32, -1, 1, "first evaluation step with test accuracy >= 0.9", "1",
      CROSSING_COMMENT},
-    {"test_acc_step_95", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.95", "steps",
+    {"test_acc_step_95", T_INT32, -1, 1, "first evaluation step with test accuracy >= 0.95", "1",
      CROSSING_COMMENT},
-    {"test_acc_step_99", T_INT32, -2, 1, "first evaluation step with test accuracy >= 0.99", "steps",
+    {"test_acc_step_99", T_INT32, -1, 1, "first evaluation step with test accuracy >= 0.99", "1",
      CROSSING_COMMENT},
     {"final_train_loss", T_FLOAT32, NAN, 1, "train loss at the last evaluation", "1", NULL},
     {"final_test_loss", T_FLOAT32, NAN, 1, "test loss at the last evaluation", "1", NULL},
     {"final_train_acc", T_FLOAT32, NAN, 1, "train accuracy at the last evaluation", "1", NULL},
     {"final_test_acc", T_FLOAT32, NAN, 1, "test accuracy at the last evaluation", "1", NULL},
     {"final_weight_norm", T_FLOAT32, NAN, 1, "L2 norm of the parameters at the last evaluation", "1", NULL},
-    {"steps_run", T_INT32, -1, 1, "optimizer steps run", "steps", NULL},
+    {"steps_run", T_INT32, -1, 1, "number of optimizer steps run", "1", NULL},
     /* "s", not "seconds": xarray decodes "seconds" into timedelta64. */
     {"wall_seconds", T_FLOAT32, NAN, 1, "wall-clock time of the run", "s", NULL},
+    {"grokking_delay_50", T_INT32, DELAY_FILL, 1,
+     "grokking delay at accuracy 0.5: test_acc_step_50 minus train_acc_step_50", "1", DELAY_COMMENT},
+    {"grokking_delay_90", T_INT32, DELAY_FILL, 1,
+     "grokking delay at accuracy 0.9: test_acc_step_90 minus train_acc_step_90", "1", DELAY_COMMENT},
+    {"grokking_delay_95", T_INT32, DELAY_FILL, 1,
+     "grokking delay at accuracy 0.95: test_acc_step_95 minus train_acc_step_95", "1", DELAY_COMMENT},
+    {"grokking_delay_99", T_INT32, DELAY_FILL, 1,
+     "grokking delay at accuracy 0.99: test_acc_step_99 minus train_acc_step_99", "1", DELAY_COMMENT},
 };
 
 static const int8_t STATUS_FLAGS[] = {POINT_NOT_RUN, POINT_DONE, POINT_DIVERGED, POINT_FAILED};
@@ -176,7 +188,22 @@ static hid_t memory_type(VarType t) {
     return t == T_INT8 ? H5T_NATIVE_INT8 : t == T_INT32 ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT;
 }
 
-/* A variable-length UTF-8 string type (caller closes). */
+/* A fixed-length UTF-8 text type of `length` bytes, padded with NULs
+ * (caller closes): netCDF reads it as char text, which Octave, nccopy's
+ * classic formats and R read too; variable-length strings they drop. */
+static hid_t fixed_text_type(size_t length) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, length ? length : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* A variable-length UTF-8 string type (caller closes), for the values of
+ * string axes. */
 static hid_t utf8_string_type(void) {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
@@ -190,11 +217,12 @@ static hid_t utf8_string_type(void) {
 static int attr_string(hid_t obj, const char *name, const char *value, const char *what, const char *path,
                        char *err, size_t errlen) {
     hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
-    TRY_H5(type = utf8_string_type(), "making a string type for attribute %s of %s", name, what);
+    size_t length = strlen(value);
+    TRY_H5(type = fixed_text_type(length), "making a string type for attribute %s of %s", name, what);
     TRY_H5(space = H5Screate(H5S_SCALAR), "making a dataspace for attribute %s of %s", name, what);
     TRY_H5(attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute %s of %s",
             name, what);
-    TRY_H5(H5Awrite(attr, type, &value), "writing attribute %s of %s", name, what);
+    TRY_H5(H5Awrite(attr, type, length ? value : "\0"), "writing attribute %s of %s", name, what);
     TRY_H5(H5Aclose(attr), "closing attribute %s of %s", name, what);
     H5Sclose(space);
     H5Tclose(type);
@@ -328,17 +356,37 @@ fail:
     return H5I_INVALID_HID;
 }
 
-/* Axis names that count optimizer steps get units "steps"; other numeric
- * axes are dimensionless. */
+/* Numeric axes are dimensionless (counts of steps too: UDUNITS has no
+ * "steps"). */
 static const char *axis_units(const SweepAxis *axis) {
-    size_t n = strlen(axis->name);
-    if (strcmp(axis->name, "steps") == 0 || (n > 6 && strcmp(axis->name + n - 6, "_steps") == 0)) return "steps";
+    (void)axis;
     return "1";
+}
+
+/* What an axis is, in words, for its long_name; NULL for keys without a
+ * description here (their long_name is the config key). */
+static const char *axis_description(const char *config_path) {
+    static const char *const described[][2] = {
+        {"task.data_fraction", "fraction of all input pairs in the training set"},
+        {"task.train_size", "number of training examples"},
+        {"optimizer.weight_decay", "weight decay"},
+        {"model.init_scale", "initialization scale (alpha, multiplying the initial weights)"},
+        {"train.seed", "random seed (initialization, split, batches)"},
+        {"optimizer.lr", "learning rate"},
+        {"model.width", "hidden width"},
+        {"model.depth", "number of hidden layers"},
+        {"task.p", "modulus p"},
+        {"task.imbalance", "class imbalance of the training set"},
+    };
+    for (size_t k = 0; k < sizeof described / sizeof described[0]; k++)
+        if (strcmp(config_path, described[k][0]) == 0) return described[k][1];
+    return NULL;
 }
 
 static int create_axis(OutputFile *out, int i, const SweepAxis *axis, char *err, size_t errlen) {
     const char *path = out->path;
-    const char *long_name = axis->path[0] ? axis->path : axis->name;
+    const char *description = axis_description(axis->path);
+    const char *long_name = description ? description : axis->path[0] ? axis->path : axis->name;
     hsize_t n = (hsize_t)axis->length;
     void *buffer = NULL;
     hid_t type = H5I_INVALID_HID;
@@ -386,6 +434,7 @@ static int create_axis(OutputFile *out, int i, const SweepAxis *axis, char *err,
     }
     if (ds < 0) goto fail;
     out->coords[i] = ds;
+    if (axis->path[0] && attr_string(ds, "config_key", axis->path, axis->name, path, err, errlen) < 0) goto fail;
     if (type >= 0) H5Tclose(type);
     free(buffer);
     return 0;
@@ -541,12 +590,34 @@ fail:
     return -1;
 }
 
+/* The file's title: the task and the grid's axes, e.g. "grokking phase
+ * diagram of x+y mod 59 over data_fraction x weight_decay x init_scale x
+ * seed". */
+static void describe_sweep(const Sweep *sweep, char *buf, size_t size) {
+    const TaskConfig *task = &sweep->base.task;
+    int used = task->kind == TASK_ARITHMETIC
+                   ? snprintf(buf, size, "grokking phase diagram of %s mod %d over ",
+                              operation_name(task->arithmetic.op), task->arithmetic.p)
+                   : snprintf(buf, size, "grokking phase diagram of task %s over ", task_kind_name(task->kind));
+    for (int a = 0; a < sweep->n_axes && used >= 0 && (size_t)used < size; a++)
+        used += snprintf(buf + used, size - (size_t)used, "%s%s", a ? " x " : "", sweep->axes[a].name);
+}
+
 static int write_provenance(OutputFile *out, const Sweep *sweep, const OutputProvenance *p, char *err,
                             size_t errlen) {
     const char *path = out->path;
     hid_t f = out->file;
-    if (attr_string(f, "format", "groksweep-sweep", "the file", path, err, errlen) < 0 ||
-        attr_int32(f, "format_version", 1, "the file", path, err, errlen) < 0 ||
+    char title[512], history[4096], source[128];
+    describe_sweep(sweep, title, sizeof title);
+    snprintf(history, sizeof history, "%s: %s", p->created, p->command_line ? p->command_line : "groksweep run");
+    snprintf(source, sizeof source, "groksweep %s", p->groksweep_version);
+    if (attr_string(f, "Conventions", "CF-1.8", "the file", path, err, errlen) < 0 ||
+        attr_string(f, "title", title, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "history", history, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "source", source, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "date_created", p->created, "the file", path, err, errlen) < 0 ||
+        attr_string(f, "format", "groksweep-sweep", "the file", path, err, errlen) < 0 ||
+        attr_int32(f, "format_version", OUTPUT_FORMAT_VERSION, "the file", path, err, errlen) < 0 ||
         attr_string(f, "groksweep_version", p->groksweep_version, "the file", path, err, errlen) < 0 ||
         attr_string(f, "created", p->created, "the file", path, err, errlen) < 0 ||
         attr_int32(f, "mpi_ranks", p->mpi_ranks, "the file", path, err, errlen) < 0 ||
@@ -650,6 +721,10 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
             "setting attribute creation order");
     TRY_H5(fapl = H5Pcreate(H5P_FILE_ACCESS), "making file access properties");
     TRY_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), "setting format version bounds");
+    /* No HDF5 lock on the file, so that h5py, xarray and ncdump open it
+     * while the sweep runs without HDF5_USE_FILE_LOCKING=FALSE (the run
+     * keeps its own lock on OUT.h5.lock). */
+    TRY_H5(H5Pset_file_locking(fapl, 0, 1), "turning HDF5 file locking off");
     TRY_H5(out->file = H5Fcreate(path, H5F_ACC_EXCL, fcpl, fapl), "creating the file");
     created = 1;
     H5Pclose(fapl);
@@ -668,7 +743,7 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
         for (int k = 0; k < sweep->n_eval; k++) steps[k] = sweep->eval_steps[k];
         out->coords[sweep->n_axes] =
             create_coordinate(out->file, EVAL_STEP_NAME, H5T_STD_I32LE, H5T_NATIVE_INT32, (hsize_t)sweep->n_eval,
-                              steps, "optimizer steps at evaluation", "steps", path, err, errlen);
+                              steps, "optimizer step of the evaluation", "1", path, err, errlen);
         free(steps);
         if (out->coords[sweep->n_axes] < 0) goto fail;
     }
@@ -699,7 +774,9 @@ fail:
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-static const void *point_value(const PointResult *r, int v) {
+/* The value of variable v for a point; delays (computed) come from delays[]. */
+static const void *point_value(const PointResult *r, const int32_t *delays, int v) {
+    if (v >= V_DELAY && v < V_DELAY + N_ACC_LEVELS) return &delays[v - V_DELAY];
     if (v == V_STATUS) return &r->status;
     if (v == V_PHASE) return &r->phase;
     if (v >= V_TRAIN_ACC_STEP && v < V_TRAIN_ACC_STEP + N_ACC_LEVELS) return &r->train_acc_step[v - V_TRAIN_ACC_STEP];
@@ -781,11 +858,16 @@ int output_write_point(OutputFile *out, long point, const PointResult *result, c
                         result->curve + (size_t)CURVE_SERIES * (size_t)out->n_eval),
                "writing %s of point %ld", FEATURE_RANK_NAME, point);
     }
+    int32_t delays[N_ACC_LEVELS];
+    for (int l = 0; l < N_ACC_LEVELS; l++)
+        delays[l] = result->train_acc_step[l] >= 0 && result->test_acc_step[l] >= 0
+                        ? result->test_acc_step[l] - result->train_acc_step[l]
+                        : DELAY_FILL;
     /* status last: a point whose status reads "not run" may hold anything else. */
     for (int n = 1; n <= N_VARS; n++) {
         int v = n % N_VARS;
         TRY_H5(H5Dwrite(out->vars[v], memory_type(VARS[v].type), out->point_mem, out->point_space, H5P_DEFAULT,
-                         point_value(result, v)),
+                         point_value(result, delays, v)),
                 "writing %s of point %ld", VARS[v].name, point);
     }
     TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);

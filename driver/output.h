@@ -27,7 +27,12 @@ typedef struct {
     int mpi_ranks;
     const char *created;   /* ISO 8601 UTC, e.g. "2026-11-23T09:30:05Z" */
     const char *slurm_job_id; /* NULL when not under Slurm */
+    const char *command_line; /* the run's command, for CF "history"; NULL: "groksweep run" */
 } OutputProvenance;
+
+/* The layout's version (root attribute format_version). 2: text attributes
+ * fixed-length, CF attributes, crossings' fill -1, grokking_delay_*. */
+#define OUTPUT_FORMAT_VERSION 2
 
 /* Create the file at path, which must not exist (an existing file or a
  * symbolic link there is an error, never overwritten or followed), with

@@ -14,7 +14,7 @@
 #include "hdf5_error.h"
 
 #define FORMAT_NAME "groksweep-sweep"
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2 /* reads 1 and 2 */
 #define READ_ATTEMPTS 5
 #define RETRY_PAUSE_NS 200000000L /* 0.2 s between attempts on a file being written */
 
@@ -139,9 +139,10 @@ static int read_string_attribute(hid_t obj, const char *name, char **value) {
         H5free_memory(raw);
     } else {
         size_t size = H5Tget_size(type);
+        H5T_cset_t cset = H5Tget_cset(type); /* HDF5 converts no text between character sets */
         char *buffer = calloc(size + 1, 1);
-        if (size == 0 || !buffer || (mem = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mem, size + 1) < 0 ||
-            H5Tset_strpad(mem, H5T_STR_NULLTERM) < 0 || H5Aread(attr, mem, buffer) < 0) {
+        if (size == 0 || cset < 0 || !buffer || (mem = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mem, size + 1) < 0 ||
+            H5Tset_cset(mem, cset) < 0 || H5Tset_strpad(mem, H5T_STR_NULLTERM) < 0 || H5Aread(attr, mem, buffer) < 0) {
             free(buffer);
             goto out;
         }

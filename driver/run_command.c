@@ -248,6 +248,7 @@ static int by_cost_descending(const void *a, const void *b) {
 typedef struct {
     const Sweep *sweep;
     const char *out_path;
+    const char *command_line; /* for the file's history */
     int n_ranks;
     OutputLock lock;         /* held from before the output is touched to the end */
     Journal journal;
@@ -378,7 +379,7 @@ static int prepare_output(Driver *d, bool force) {
     char created[32];
     iso_time_now(created, sizeof created);
     OutputProvenance provenance = {GROKSWEEP_VERSION, blas_config(), blas_core_name(), d->n_ranks, created,
-                                   getenv("SLURM_JOB_ID")};
+                                   getenv("SLURM_JOB_ID"), d->command_line};
     /* the lock is held: a temporary file of this output's name is a crashed run's, never another's */
     unlink(temp_path);
     d->output = output_create(temp_path, sweep, &provenance, err, sizeof err);
@@ -588,11 +589,42 @@ static void print_run_help(FILE *out) {
 typedef struct {
     const char *sweep_path, *out_path;
     bool force, quiet, timing;
+    char command_line[2048]; /* "groksweep run ARGS...", shell-quoted where needed, cut to fit */
 } RunOptions;
+
+/* Append arg to the command line, in single quotes when it holds anything
+ * but letters, digits and -_./=:,+ (an embedded quote as '\''). */
+static void append_argument(char *line, size_t size, const char *arg) {
+    size_t used = strlen(line);
+    bool plain = arg[0] != '\0';
+    for (const char *c = arg; *c && plain; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                strchr("-_./=:,+", *c);
+    if (plain) {
+        snprintf(line + used, size - used, " %s", arg);
+        return;
+    }
+    if (used + 2 < size) {
+        line[used++] = ' ';
+        line[used++] = '\'';
+    }
+    for (const char *c = arg; *c && used + 5 < size; c++) {
+        if (*c == '\'') {
+            memcpy(line + used, "'\\''", 4);
+            used += 4;
+        } else {
+            line[used++] = *c;
+        }
+    }
+    if (used + 1 < size) line[used++] = '\'';
+    line[used < size ? used : size - 1] = '\0';
+}
 
 /* Returns 0, or an exit status after printing the problem. */
 static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) {
     memset(o, 0, sizeof *o);
+    snprintf(o->command_line, sizeof o->command_line, "groksweep run");
+    for (int i = 0; i < argc; i++) append_argument(o->command_line, sizeof o->command_line, argv[i]);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
@@ -726,6 +758,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     keep_freed_memory();
     d.sweep = sweep;
     d.out_path = o->out_path;
+    d.command_line = o->command_line;
     d.n_ranks = n_ranks;
     d.journal.fd = -1;
     d.lock.fd = -1;

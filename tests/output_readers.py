@@ -31,7 +31,8 @@ COORDS = {
 EVAL_STEPS = [0, 10, 20, 30]
 CROSSINGS = [f"{split}_acc_step_{level}" for split in ("train", "test") for level in (50, 90, 95, 99)]
 FINALS = ["final_train_loss", "final_test_loss", "final_train_acc", "final_test_acc", "final_weight_norm"]
-POINT_VARS = ["status", "phase"] + CROSSINGS + FINALS + ["steps_run", "wall_seconds"]
+DELAYS = [f"grokking_delay_{level}" for level in (50, 90, 95, 99)]
+POINT_VARS = ["status", "phase"] + CROSSINGS + FINALS + ["steps_run", "wall_seconds"] + DELAYS
 CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
 P_DONE, P_NEVER, P_DIVERGED, P_FAILED = 0, 5, 37, 63
 UNWRITTEN = [1, 36, 64, 80, 95]
@@ -61,9 +62,14 @@ def check_h5py(path):
     with h5py.File(path, "r") as f:
         sweep = json.loads(f.attrs["sweep"])
         check(sweep["grid"]["seed"] == 2, "h5py: json.loads(attrs['sweep'])")
-        check(f.attrs["format"] == "groksweep-sweep", f"h5py: format {f.attrs['format']!r}")
-        check(isinstance(f.attrs["created"], str), "h5py: string attributes come back as str")
-        check(int(f.attrs["format_version"]) == 1, "h5py: format_version")
+        # fixed-length text: h5py gives bytes (what Octave and netCDF classic need in the file)
+        check(f.attrs["format"] == b"groksweep-sweep", f"h5py: format {f.attrs['format']!r}")
+        check(f.attrs["created"].decode() == "2026-11-23T09:30:05Z", "h5py: text attributes decode to str")
+        check(int(f.attrs["format_version"]) == 2, "h5py: format_version")
+        for name in ("format", "created", "sweep", "Conventions", "title", "history"):
+            kind = h5py.h5a.open(f.id, name.encode()).get_type()
+            check(isinstance(kind, h5py.h5t.TypeStringID) and not kind.is_variable_str(),
+                  f"h5py: attribute {name} is fixed-length text")
         for var in POINT_VARS + CURVES:
             names = [f[var].dims[i].keys() for i in range(len(f[var].dims))]
             expected = [[a] for a in AXES] + ([["eval_step"]] if var in CURVES else [])
@@ -75,7 +81,7 @@ def check_h5py(path):
         check(f["status"][at(UNWRITTEN[0])] == 0, "h5py: unwritten status is 0")
         check(f["test_acc_step_99"][at(P_DONE)] == 610, "h5py: crossing step")
         check(f["test_acc_step_99"][at(P_NEVER)] == -1, "h5py: never reached is -1")
-        check(f["test_acc_step_99"][at(UNWRITTEN[0])] == -2, "h5py: not run is -2")
+        check(f["test_acc_step_99"][at(UNWRITTEN[0])] == -1, "h5py: not run is -1 too (status tells them apart)")
         check(list(f["status"].attrs["flag_values"]) == [0, 1, 2, 3], "h5py: status flag_values")
         check("_FillValue" not in f["status"].attrs, "h5py: no _FillValue on status")
 
@@ -106,15 +112,26 @@ def check_dataset(ds, engine):
     check(ds["status"].attrs.get("flag_meanings") == "not_run done diverged failed", f"{engine}: flag_meanings")
     check(list(ds["phase"].attrs.get("flag_values", [])) == [0, 1, 2, 3, 4], f"{engine}: phase flag_values")
 
-    # Crossing steps: -1 (never reached) stays -1, not run (-2) is masked to NaN.
+    # Crossing steps: never reached and not run are both missing (NaN), so means count reached points only.
     step = ds["test_acc_step_50"].values
     check(step[at(P_DONE)] == 450, f"{engine}: crossing step {step[at(P_DONE)]}")
-    check(step[at(P_NEVER)] == -1, f"{engine}: never reached stays -1, got {step[at(P_NEVER)]}")
-    check(all(np.isnan(step[at(p)]) for p in UNWRITTEN), f"{engine}: not run is NaN after masking")
-    check(ds["test_acc_step_50"].attrs.get("comment") == "-1: never reached; missing: point not run",
-          f"{engine}: crossing comment")
-    check(ds["test_acc_step_50"].encoding.get("_FillValue") == -2, f"{engine}: crossing _FillValue in encoding")
+    check(np.isnan(step[at(P_NEVER)]), f"{engine}: never reached is missing, got {step[at(P_NEVER)]}")
+    check(all(np.isnan(step[at(p)]) for p in UNWRITTEN), f"{engine}: not run is missing")
+    reached = [step[at(p)] for p in range(int(np.prod(SHAPE))) if not np.isnan(step[at(p)])]
+    check(float(ds["test_acc_step_50"].mean()) == np.mean(reached) and len(reached) == 1,
+          f"{engine}: the mean crossing is over the points that reached it: {float(ds['test_acc_step_50'].mean())}")
+    check(ds["test_acc_step_50"].attrs.get("comment") ==
+          "missing (-1): never reached, or the point was not run (status says which)", f"{engine}: crossing comment")
+    check(ds["test_acc_step_50"].encoding.get("_FillValue") == -1, f"{engine}: crossing _FillValue in encoding")
     check(ds["train_acc_step_90"].values[at(P_DONE)] == 10, f"{engine}: train crossing")
+    delay = ds["grokking_delay_90"].values
+    check(delay[at(P_DONE)] == 540 - 10 and np.isnan(delay[at(P_NEVER)]) and np.isnan(delay[at(UNWRITTEN[0])]),
+          f"{engine}: grokking_delay_90 {delay[at(P_DONE)]}, {delay[at(P_NEVER)]}")
+
+    # Phase and status names in one line.
+    names = np.array(ds["phase"].attrs["flag_meanings"].split())[ds["phase"].values]
+    check(names[at(P_DONE)] == "grokking" and names[at(P_NEVER)] == "memorization" and names[at(UNWRITTEN[0])] == "none",
+          f"{engine}: phase names from flag_meanings")
 
     # Floats: NaN where not run, values where run; NaN losses of a diverged run stay NaN.
     check(ds["final_test_acc"].values[at(P_DONE)] == np.float32(0.995), f"{engine}: final_test_acc")
@@ -126,7 +143,7 @@ def check_dataset(ds, engine):
           f"{engine}: wall_seconds stays float32 seconds ({ds['wall_seconds'].dtype})")
     check(ds["steps_run"].values[at(P_DONE)] == 650 and np.isnan(ds["steps_run"].values[at(UNWRITTEN[0])]),
           f"{engine}: steps_run")
-    check(ds["final_test_acc"].attrs.get("units") == "1" and ds["steps_run"].attrs.get("units") == "steps",
+    check(ds["final_test_acc"].attrs.get("units") == "1" and ds["steps_run"].attrs.get("units") == "1",
           f"{engine}: units")
     check(all("long_name" in ds[v].attrs for v in POINT_VARS + CURVES + list(COORDS) + ["eval_step"]),
           f"{engine}: every variable has a long_name")
@@ -147,8 +164,11 @@ def check_dataset(ds, engine):
 
     # Root attributes.
     check(json.loads(ds.attrs["sweep"])["task"]["p"] == 59, f"{engine}: sweep attribute is JSON")
-    check(ds.attrs.get("format") == "groksweep-sweep" and int(ds.attrs.get("format_version", 0)) == 1,
+    check(ds.attrs.get("format") == "groksweep-sweep" and int(ds.attrs.get("format_version", 0)) == 2,
           f"{engine}: format attributes")
+    check(ds.attrs.get("Conventions") == "CF-1.8" and ds.attrs.get("source") == "groksweep 0.1.0" and
+          ds.attrs.get("history", "").endswith("groksweep run sweep.json -o 'out file.h5'") and
+          ds.attrs.get("title", "").startswith("grokking phase diagram of x+y mod 59"), f"{engine}: CF attributes")
     check(ds.attrs.get("slurm_job_id") == "4242" and int(ds.attrs.get("mpi_ranks", 0)) == 3,
           f"{engine}: provenance attributes")
 

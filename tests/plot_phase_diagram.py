@@ -121,7 +121,7 @@ def make_partial(path):
                 if name.startswith(("final_", "curve_")) or name == "wall_seconds":
                     ds[p] = np.nan
                 elif name.startswith(("train_acc_step_", "test_acc_step_")):
-                    ds[p] = -2
+                    ds[p] = -1
         diverged = point(data_fraction=1, weight_decay=2, seed=0)
         status[diverged], phase[diverged] = 2, 0
         f["status"][...], f["phase"][...] = status, phase

@@ -77,7 +77,7 @@ def load(file):
             "labels": [labels(f[n][...]) for n in names],
             "status": f["status"][...], "phase": f["phase"][...],
             "train90": f["train_acc_step_90"][...], "test90": f["test_acc_step_90"][...],
-            "attrs": {k: f.attrs[k] for k in f.attrs},
+            "attrs": {k: f.attrs[k].decode() if isinstance(f.attrs[k], bytes) else f.attrs[k] for k in f.attrs},
         }
 
 
@@ -466,8 +466,8 @@ def bad_files(out):
     newer = path("newer.h5")
     shutil.copyfile(out, newer)
     with h5py.File(newer, "r+") as f:
-        f.attrs.modify("format_version", np.int32(2))
-    expect(newer, 2, ["format_version 2", "reads version 1"], "a newer format version")
+        f.attrs.modify("format_version", np.int32(3))
+    expect(newer, 2, ["format_version 3", "reads version 2"], "a newer format version")
     no_phase = path("no_phase.h5")
     shutil.copyfile(out, no_phase)
     with h5py.File(no_phase, "r+") as f:

@@ -16,7 +16,8 @@ SLOW = os.path.join(DATA, "sweep_slow.json")  # 16 points, a few seconds each
 ACC = ["50", "90", "95", "99"]
 POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
                "final_test_acc", "final_weight_norm"]
-              + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC])
+              + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC]
+              + [f"grokking_delay_{k}" for k in ACC])
 CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
 JOURNAL_HEADER_BYTES = 64
 

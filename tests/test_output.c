@@ -47,6 +47,7 @@ static void set_axis(SweepAxis *a, const char *name, const char *path, AxisKind 
 static void build_sweep(Sweep *s) {
     memset(s, 0, sizeof *s);
     s->text = sweep_text;
+    config_defaults(&s->base); /* x+y mod 59, as sweep_text says */
     s->n_axes = 6;
     set_axis(&s->axes[0], "data_fraction", "task.data_fraction", AXIS_REAL, 3, data_fraction, NULL);
     set_axis(&s->axes[1], "weight_decay", "optimizer.weight_decay", AXIS_REAL, 2, weight_decay, NULL);
@@ -60,7 +61,8 @@ static void build_sweep(Sweep *s) {
 }
 
 static const OutputProvenance PROVENANCE = {"0.1.0", "OpenBLAS 0.3.21 NO_AFFINITY Haswell MAX_THREADS=64",
-                                            "Haswell", 3, "2026-11-23T09:30:05Z", "4242"};
+                                            "Haswell", 3, "2026-11-23T09:30:05Z", "4242",
+                                            "groksweep run sweep.json -o 'out file.h5'"};
 
 /* Curve value of series s at evaluation k of a point (distinct everywhere). */
 static float curve_value(long point, int s, int k) { return (float)(point * 100 + s * 10 + k) + 0.5f; }
@@ -136,18 +138,22 @@ static float read_curve(hid_t f, const char *name, long point, int k) {
     return read_at(f, name, point, k, H5T_NATIVE_FLOAT, &v) < 0 ? -100.0f : v;
 }
 
-/* A variable-length string attribute into buf ("" if missing or not a string). */
+/* A text attribute into buf ("" if missing, or not fixed-length UTF-8
+ * text: variable-length strings are what Octave and netCDF classic cannot
+ * read). */
 static void attr_string(hid_t obj, const char *name, char *buf, size_t size) {
     buf[0] = 0;
     if (H5Aexists(obj, name) <= 0) return;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = H5Aget_type(a);
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 && H5Tget_cset(t) == H5T_CSET_UTF8) {
-        char *value = NULL;
-        if (H5Aread(a, t, &value) >= 0 && value) {
-            snprintf(buf, size, "%s", value);
-            H5free_memory(value);
-        }
+    size_t length = H5Tget_size(t);
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) == 0 && H5Tget_cset(t) == H5T_CSET_UTF8 &&
+        length < size) {
+        hid_t mem = H5Tcopy(t);
+        H5Tset_size(mem, length + 1);
+        H5Tset_strpad(mem, H5T_STR_NULLTERM);
+        if (H5Aread(a, mem, buf) < 0) buf[0] = 0;
+        H5Tclose(mem);
     }
     H5Tclose(t);
     H5Aclose(a);
@@ -172,7 +178,8 @@ static const char *const AXES[] = {"data_fraction", "weight_decay", "init_scale"
 static const char *const POINT_VARS[] = {
     "status", "phase", "train_acc_step_50", "train_acc_step_90", "train_acc_step_95", "train_acc_step_99",
     "test_acc_step_50", "test_acc_step_90", "test_acc_step_95", "test_acc_step_99", "final_train_loss",
-    "final_test_loss", "final_train_acc", "final_test_acc", "final_weight_norm", "steps_run", "wall_seconds"};
+    "final_test_loss", "final_train_acc", "final_test_acc", "final_weight_norm", "steps_run", "wall_seconds",
+    "grokking_delay_50", "grokking_delay_90", "grokking_delay_95", "grokking_delay_99"};
 static const char *const CURVES[] = {"curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc",
                                      "curve_weight_norm"};
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -212,8 +219,11 @@ static void check_dimensions(hid_t file, const char *var, int curve) {
 static void check_coordinates(hid_t file) {
     double *numbers[] = {data_fraction, weight_decay, init_scale, seed, bias};
     hid_t types[] = {H5T_IEEE_F64LE, H5T_IEEE_F64LE, H5T_IEEE_F64LE, H5T_STD_I32LE, H5T_STD_I8LE};
-    const char *long_names[] = {"task.data_fraction", "optimizer.weight_decay", "model.init_scale", "train.seed",
-                                "model.bias", "model.activation"};
+    const char *long_names[] = {"fraction of all input pairs in the training set", "weight decay",
+                                "initialization scale (alpha, multiplying the initial weights)",
+                                "random seed (initialization, split, batches)", "model.bias", "model.activation"};
+    const char *config_keys[] = {"task.data_fraction", "optimizer.weight_decay", "model.init_scale", "train.seed",
+                                 "model.bias", "model.activation"};
     char buf[256];
     for (int i = 0; i < COUNT(AXES); i++) {
         hid_t ds = H5Dopen2(file, AXES[i], H5P_DEFAULT);
@@ -225,6 +235,8 @@ static void check_coordinates(hid_t file) {
         CHECK(strcmp(scale_name, AXES[i]) == 0, "%s scale name: %s", AXES[i], scale_name);
         attr_string(ds, "long_name", buf, sizeof buf);
         CHECK(strcmp(buf, long_names[i]) == 0, "%s long_name: \"%s\"", AXES[i], buf);
+        attr_string(ds, "config_key", buf, sizeof buf);
+        CHECK(strcmp(buf, config_keys[i]) == 0, "%s config_key: \"%s\"", AXES[i], buf);
         hid_t t = H5Dget_type(ds);
         if (i < 5) {
             CHECK(H5Tequal(t, types[i]) > 0, "%s has its dtype", AXES[i]);
@@ -259,7 +271,7 @@ static void check_coordinates(hid_t file) {
         H5Dread(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
         CHECK(memcmp(v, eval_steps, sizeof v) == 0, "eval_step values");
         attr_string(ds, "units", buf, sizeof buf);
-        CHECK(strcmp(buf, "steps") == 0, "eval_step units: \"%s\"", buf);
+        CHECK(strcmp(buf, "1") == 0, "eval_step units: \"%s\"", buf);
         H5Dclose(ds);
     }
 }
@@ -269,7 +281,7 @@ static void check_attributes(hid_t file) {
     double v[8];
     attr_string(file, "format", buf, sizeof buf);
     CHECK(strcmp(buf, "groksweep-sweep") == 0, "format: \"%s\"", buf);
-    CHECK(attr_numbers(file, "format_version", H5T_STD_I32LE, v, 8) == 1 && v[0] == 1, "format_version is int32 1");
+    CHECK(attr_numbers(file, "format_version", H5T_STD_I32LE, v, 8) == 1 && v[0] == 2, "format_version is int32 2");
     CHECK(attr_numbers(file, "mpi_ranks", H5T_STD_I32LE, v, 8) == 1 && v[0] == 3, "mpi_ranks is int32 3");
     attr_string(file, "sweep", buf, sizeof buf);
     CHECK(strcmp(buf, sweep_text) == 0, "sweep text: \"%s\"", buf);
@@ -277,7 +289,13 @@ static void check_attributes(hid_t file) {
                                 {"blas_config", PROVENANCE.blas_config},
                                 {"blas_core", "Haswell"},
                                 {"created", "2026-11-23T09:30:05Z"},
-                                {"slurm_job_id", "4242"}};
+                                {"slurm_job_id", "4242"},
+                                {"Conventions", "CF-1.8"},
+                                {"title", "grokking phase diagram of x+y mod 59 over data_fraction x weight_decay x "
+                                          "init_scale x seed x bias x activation"},
+                                {"history", "2026-11-23T09:30:05Z: groksweep run sweep.json -o 'out file.h5'"},
+                                {"source", "groksweep 0.1.0"},
+                                {"date_created", "2026-11-23T09:30:05Z"}};
     for (int i = 0; i < COUNT(strings); i++) {
         attr_string(file, strings[i][0], buf, sizeof buf);
         CHECK(strcmp(buf, strings[i][1]) == 0, "%s: \"%s\"", strings[i][0], buf);
@@ -313,11 +331,16 @@ static void check_attributes(hid_t file) {
         H5Dclose(ds);
     }
     hid_t ds = H5Dopen2(file, "train_acc_step_50", H5P_DEFAULT);
-    CHECK(attr_numbers(ds, "_FillValue", H5T_STD_I32LE, v, 8) == 1 && v[0] == -2, "crossing _FillValue int32 -2");
+    CHECK(attr_numbers(ds, "_FillValue", H5T_STD_I32LE, v, 8) == 1 && v[0] == -1, "crossing _FillValue int32 -1");
     attr_string(ds, "comment", buf, sizeof buf);
-    CHECK(strcmp(buf, "-1: never reached; missing: point not run") == 0, "crossing comment: \"%s\"", buf);
+    CHECK(strcmp(buf, "missing (-1): never reached, or the point was not run (status says which)") == 0,
+          "crossing comment: \"%s\"", buf);
     attr_string(ds, "units", buf, sizeof buf);
-    CHECK(strcmp(buf, "steps") == 0, "crossing units: \"%s\"", buf);
+    CHECK(strcmp(buf, "1") == 0, "crossing units: \"%s\"", buf);
+    H5Dclose(ds);
+    ds = H5Dopen2(file, "grokking_delay_90", H5P_DEFAULT);
+    CHECK(attr_numbers(ds, "_FillValue", H5T_STD_I32LE, v, 8) == 1 && v[0] == -2147483647,
+          "delay _FillValue int32 -2147483647");
     H5Dclose(ds);
     ds = H5Dopen2(file, "steps_run", H5P_DEFAULT);
     CHECK(attr_numbers(ds, "_FillValue", H5T_STD_I32LE, v, 8) == 1 && v[0] == -1, "steps_run _FillValue -1");
@@ -344,6 +367,8 @@ static void check_values(hid_t file) {
     CHECK(read_i8(file, "phase", P_DONE) == PHASE_GROKKING, "done: phase");
     CHECK(read_i32(file, "train_acc_step_90", P_DONE) == 10, "done: train_acc_step_90");
     CHECK(read_i32(file, "test_acc_step_99", P_DONE) == 610, "done: test_acc_step_99");
+    CHECK(read_i32(file, "grokking_delay_90", P_DONE) == 530 && read_i32(file, "grokking_delay_99", P_DONE) == 590,
+          "done: grokking delays = test minus train crossing");
     CHECK(read_i32(file, "steps_run", P_DONE) == 650, "done: steps_run");
     CHECK(read_f32(file, "final_test_acc", P_DONE) == 0.995f, "done: final_test_acc");
     CHECK(read_f32(file, "wall_seconds", P_DONE) == 1.5f, "done: wall_seconds");
@@ -354,6 +379,7 @@ static void check_values(hid_t file) {
     CHECK(read_i8(file, "phase", P_NEVER) == PHASE_MEMORIZATION, "never: phase");
     CHECK(read_i32(file, "test_acc_step_50", P_NEVER) == -1, "never: test_acc_step_50 is -1");
     CHECK(read_i32(file, "train_acc_step_50", P_NEVER) == 10, "never: train_acc_step_50");
+    CHECK(read_i32(file, "grokking_delay_50", P_NEVER) == -2147483647, "never: no grokking delay");
     CHECK(read_curve(file, "curve_weight_norm", P_NEVER, 3) == curve_value(P_NEVER, 4, 3), "never: curve");
     /* Diverged: NaN losses, the curve NaN after the divergence. */
     CHECK(read_i8(file, "status", P_DIVERGED) == POINT_DIVERGED, "diverged: status");
@@ -370,8 +396,9 @@ static void check_values(hid_t file) {
         long p = UNWRITTEN[i];
         CHECK(read_i8(file, "status", p) == POINT_NOT_RUN, "point %ld: status not run", p);
         CHECK(read_i8(file, "phase", p) == PHASE_NONE, "point %ld: phase none", p);
-        CHECK(read_i32(file, "train_acc_step_50", p) == -2, "point %ld: train_acc_step_50 fill", p);
-        CHECK(read_i32(file, "test_acc_step_99", p) == -2, "point %ld: test_acc_step_99 fill", p);
+        CHECK(read_i32(file, "train_acc_step_50", p) == -1, "point %ld: train_acc_step_50 fill", p);
+        CHECK(read_i32(file, "test_acc_step_99", p) == -1, "point %ld: test_acc_step_99 fill", p);
+        CHECK(read_i32(file, "grokking_delay_90", p) == -2147483647, "point %ld: grokking_delay_90 fill", p);
         CHECK(read_i32(file, "steps_run", p) == -1, "point %ld: steps_run fill", p);
         CHECK(isnan(read_f32(file, "final_weight_norm", p)), "point %ld: final_weight_norm NaN", p);
         CHECK(isnan(read_f32(file, "wall_seconds", p)), "point %ld: wall_seconds NaN", p);
