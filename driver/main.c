@@ -30,6 +30,8 @@ static void print_usage(FILE *out) {
             "        check a sweep file, show its grid and estimate its cost\n"
             "  report OUT.h5 [--rows AXIS] [--cols AXIS] [--no-color]\n"
             "        summarize a sweep's output with terminal phase maps (also while it runs)\n"
+            "  export OUT.h5 [-o FILE] [--format csv|json] [--curves]\n"
+            "        write the output as one table: a row per point (or per point and step)\n"
             "\n"
             "  groksweep <command> --help   documents a command and every config key\n"
             "  groksweep --version          prints the version\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
                                : strcmp(command, "run") == 0      ? command_run
                                : strcmp(command, "validate") == 0 ? command_validate
                                : strcmp(command, "report") == 0   ? command_report
+                               : strcmp(command, "export") == 0   ? command_export
                                                                   : NULL;
     if (run) {
         int status = run(argc - 2, argv + 2);

@@ -252,8 +252,10 @@ static int read_axis(Reader *r, hid_t scale, hsize_t length, int dim, ReportAxis
     axis->name = copy_string(full[0] == '/' ? full + 1 : full);
     free(full);
     if (!axis->name) return out_of_memory(r);
-    int attr_rc = read_string_attribute(scale, "long_name", &axis->path);
-    if (attr_rc == ATTR_H5_ERROR) return hdf5_failed(r, "reading the long_name of coordinate %s", axis->name);
+    /* format 2 names the config key in config_key; format 1 in long_name */
+    int attr_rc = read_string_attribute(scale, "config_key", &axis->path);
+    if (attr_rc == ATTR_ABSENT || attr_rc == ATTR_WRONG_TYPE) attr_rc = read_string_attribute(scale, "long_name", &axis->path);
+    if (attr_rc == ATTR_H5_ERROR) return hdf5_failed(r, "reading the config key of coordinate %s", axis->name);
 
     if ((space = H5Dget_space(scale)) < 0 || (type = H5Dget_type(scale)) < 0) {
         rc = hdf5_failed(r, "opening coordinate %s", axis->name);

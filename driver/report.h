@@ -18,7 +18,7 @@
 
 typedef struct {
     char *name;         /* the coordinate's name ("lr") */
-    char *path;         /* its config path from long_name ("optimizer.lr"), or NULL */
+    char *path;         /* its config path ("optimizer.lr") from config_key (format 1: long_name), or NULL */
     int length;
     double *numbers;    /* (length) numeric values; NULL for a string axis */
     char **labels;      /* (length) shortest "%.Ng" (N >= 3) telling the values apart, an
