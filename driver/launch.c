@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,16 @@ int launch_ranks(int n_ranks, int argc, char **argv) {
         signal(SIGHUP, SIG_DFL);
         signal(SIGUSR1, SIG_DFL);
         sigprocmask(SIG_SETMASK, &previous, NULL);
+        /* the ranks' stderr is mpiexec's pipe: tell them whether ours is a terminal */
+        struct winsize size;
+        if (isatty(STDERR_FILENO)) {
+            setenv("GROKSWEEP_PROGRESS", "live", 1);
+            char columns[16];
+            if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+                snprintf(columns, sizeof columns, "%d", size.ws_col);
+                setenv("COLUMNS", columns, 1);
+            }
+        }
         int null_fd = open("/dev/null", O_RDONLY);
         if (null_fd >= 0) {
             dup2(null_fd, STDIN_FILENO);

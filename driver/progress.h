@@ -1,5 +1,5 @@
 /* Sweep progress on stderr: a live line on a terminal, plain periodic
- * lines otherwise (batch logs). */
+ * lines otherwise (batch logs), or nothing. */
 #ifndef GROKSWEEP_PROGRESS_H
 #define GROKSWEEP_PROGRESS_H
 
@@ -7,8 +7,17 @@
 
 typedef struct {
     long total, done, diverged, failed, running;
+    long phases[5];               /* finished points by phase: none, comprehension, grokking, memorization,
+                                     confusion */
     double cost_total, cost_done; /* estimated flops of all and of finished points */
 } ProgressCounts;
+
+/* How progress is shown: PROGRESS_AUTO is live when stderr is a terminal,
+ * or when GROKSWEEP_PROGRESS=live says the launcher's is (run --ranks). */
+typedef enum { PROGRESS_AUTO, PROGRESS_LIVE, PROGRESS_LOG, PROGRESS_NONE } ProgressMode;
+
+/* "live", "log", "none" (or "auto") into *mode: 0, or -1 for any other text. */
+int progress_mode_parse(const char *text, ProgressMode *mode);
 
 typedef struct {
     bool quiet, terminal;
@@ -18,7 +27,7 @@ typedef struct {
     double cost_at_start;   /* and their estimated cost */
 } Progress;
 
-void progress_init(Progress *progress, bool quiet, long done_at_start, double cost_at_start);
+void progress_init(Progress *progress, ProgressMode mode, long done_at_start, double cost_at_start);
 
 /* Print if the interval has passed, or always when force is set. */
 void progress_update(Progress *progress, const ProgressCounts *counts, bool force);

@@ -261,7 +261,6 @@ typedef struct {
     bool *remote_active;     /* (n_ranks) not yet told NO_MORE_WORK */
     LocalWorker local;
     ProgressCounts counts;
-    long phases[PHASE_CONFUSION + 1]; /* finished points by phase */
     Progress progress;
     Timer journal_time, output_time, handling_time; /* --timing */
     double drive_seconds;
@@ -277,7 +276,7 @@ static void count_finished(Driver *d, long point, const PointResult *r) {
     d->counts.diverged += r->status == POINT_DIVERGED;
     d->counts.failed += r->status == POINT_FAILED;
     d->counts.cost_done += d->cost[point];
-    if (r->phase >= PHASE_NONE && r->phase <= PHASE_CONFUSION) d->phases[r->phase]++;
+    if (r->phase >= PHASE_NONE && r->phase <= PHASE_CONFUSION) d->counts.phases[r->phase]++;
 }
 
 static void rebuild_visit(long point, const PointResult *result, void *context) {
@@ -568,7 +567,11 @@ static void print_run_help(FILE *out) {
             "options:\n"
             "  -o, --output OUT.h5  the output file (required)\n"
             "  --force              delete an existing OUT.h5 and its journal and start over\n"
-            "  --quiet              no progress on stderr\n"
+            "  --quiet              no progress on stderr (--progress none)\n"
+            "  --progress MODE      live (one line redrawn), log (a line every 30 s) or none;\n"
+            "                       default live when stderr is a terminal, which under\n"
+            "                       mpirun or srun it is not (pass live), else log;\n"
+            "                       --ranks passes on whether its own stderr is a terminal\n"
             "  --ranks N            start N ranks with mpiexec (GROKSWEEP_MPIEXEC, e.g.\n"
             "                       \"mpiexec --oversubscribe\", else %s) and relay\n"
             "                       SIGINT, SIGTERM and SIGHUP to them as SIGUSR1: mpiexec\n"
@@ -588,7 +591,8 @@ static void print_run_help(FILE *out) {
 
 typedef struct {
     const char *sweep_path, *out_path;
-    bool force, quiet, timing;
+    bool force, timing;
+    ProgressMode progress;
     char command_line[2048]; /* "groksweep run ARGS...", shell-quoted where needed, cut to fit */
 } RunOptions;
 
@@ -645,12 +649,20 @@ static int parse_run_options(int argc, char **argv, RunOptions *o, bool report) 
         } else if (strcmp(arg, "--force") == 0) {
             o->force = true;
         } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
-            o->quiet = true;
+            o->progress = PROGRESS_NONE;
+        } else if (strcmp(arg, "--progress") == 0) {
+            if (i + 1 >= argc || progress_mode_parse(argv[i + 1], &o->progress) != 0) {
+                if (report)
+                    fprintf(stderr, "groksweep run: --progress %s: must be live, log or none\n",
+                            i + 1 < argc ? argv[i + 1] : "(missing)");
+                return EXIT_BAD_INPUT;
+            }
+            i++;
         } else if (strcmp(arg, "--timing") == 0) {
             o->timing = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             if (report)
-                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --ranks, --force, --quiet, --timing, --help)\n",
+                fprintf(stderr, "groksweep run: unknown option %s (allowed: -o, --ranks, --force, --quiet, --progress, --timing, --help)\n",
                         arg);
             return EXIT_BAD_INPUT;
         } else if (o->sweep_path) {
@@ -811,7 +823,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
         fprintf(stderr, "groksweep run: cannot start the training thread\n");
         MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
     }
-    progress_init(&d.progress, o->quiet, d.counts.done, d.counts.cost_done);
+    progress_init(&d.progress, o->progress, d.counts.done, d.counts.cost_done);
     progress_update(&d.progress, &d.counts, true);
     drive(&d);
     progress_finish(&d.progress, &d.counts);
@@ -845,8 +857,8 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
                 "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed); phases: %ld comprehension, "
                 "%ld grokking, %ld memorization, %ld confusion\n",
                 o->out_path, n, d.counts.done - d.counts.diverged - d.counts.failed, d.counts.diverged,
-                d.counts.failed, d.phases[PHASE_COMPREHENSION], d.phases[PHASE_GROKKING], d.phases[PHASE_MEMORIZATION],
-                d.phases[PHASE_CONFUSION]);
+                d.counts.failed, d.counts.phases[PHASE_COMPREHENSION], d.counts.phases[PHASE_GROKKING], d.counts.phases[PHASE_MEMORIZATION],
+                d.counts.phases[PHASE_CONFUSION]);
     status = d.exit_status;
 out:
     if (d.output) output_close(d.output, err, sizeof err);
@@ -921,7 +933,7 @@ int command_run(int argc, char **argv) {
         status = EXIT_ENVIRONMENT;
     } else if (rank == 0) {
         const char *hint = blas_kernel_hint();
-        if (hint && !options.quiet) fprintf(stderr, "groksweep run: note: %s\n", hint);
+        if (hint && options.progress != PROGRESS_NONE) fprintf(stderr, "groksweep run: note: %s\n", hint);
         status = run_driver(&sweep, &options, n_ranks);
     } else {
         status = broadcast_status(0);

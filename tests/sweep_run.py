@@ -15,6 +15,7 @@ usage: sweep_run.py GROKSWEEP MPIEXEC WORKDIR
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -266,6 +267,40 @@ def shipped_sweeps_validate():
         check(result.returncode == 0, f"sweeps/{name} validates: {result.stderr}")
 
 
+def progress_modes():
+    """--progress log: lines with the phase counts so far; none: nothing; live under --ranks on a terminal:
+    one redrawn line that fits the terminal's width."""
+    out = fresh("progress.h5")
+    result = subprocess.run([GROKSWEEP, "run", TINY, "-o", out, "--progress", "log"], env=ENV, capture_output=True,
+                            text=True)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("groksweep: ")]
+    last = re.search(r"(\d+)/(\d+) done .* elapsed, .* phases C/G/M/X (\d+)/(\d+)/(\d+)/(\d+)$",
+                     lines[-1]) if lines else None
+    with h5py.File(out, "r") as f:
+        phases = [int((f["phase"][...] == code).sum()) for code in (1, 2, 3, 4)]
+    check(result.returncode == 0 and last is not None and last.group(1) == last.group(2) == "32" and
+          [int(last.group(k)) for k in (3, 4, 5, 6)] == phases,
+          f"--progress log: the last line counts the phases in the file {phases}: {lines[-1:]}")
+    out = fresh("progress_none.h5")
+    result = subprocess.run([GROKSWEEP, "run", TINY, "-o", out, "--progress", "none"], env=ENV, capture_output=True,
+                            text=True)
+    check(result.returncode == 0 and "groksweep: " not in result.stderr, f"--progress none: {result.stderr!r}")
+    if not shutil.which("script"):
+        print("progress_modes: no script(1): the live line under a terminal is not checked", file=sys.stderr)
+        return
+    out = fresh("progress_live.h5")
+    typescript = path("progress.typescript")
+    command = f"stty cols 90; {GROKSWEEP} run {TINY} -o {out} --ranks 2"
+    result = subprocess.run(["script", "-qec", command, typescript], env=dict(ENV, GROKSWEEP_MPIEXEC=MPIEXEC),
+                            capture_output=True, text=True, timeout=120)
+    with open(typescript, "rb") as f:
+        screen = f.read().decode(errors="replace")
+    redraws = [part for part in screen.split("\r") if part.startswith("groksweep: ") and "\033[K" in part]
+    widths = [len(part.split("\033[K")[0]) for part in redraws]
+    check(result.returncode == 0 and len(redraws) >= 2 and max(widths, default=999) <= 89,
+          f"--ranks on a terminal: a live line redrawn {len(redraws)} times, at most 89 columns wide ({widths[:3]})")
+
+
 os.makedirs(WORKDIR, exist_ok=True)
 shipped_sweeps_validate()
 reference = ranks_agree()
@@ -279,5 +314,6 @@ signalled_and_resumed(reference_slow, 0, signal.SIGTERM)
 signalled_and_resumed(reference_slow, 2, signal.SIGUSR1)
 bad_input(reference)
 one_blas_kernel(reference)
+progress_modes()
 
 finish()
