@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,8 +343,9 @@ static int read_points(Reader *r, hid_t file, const char *name, hid_t mem_type, 
         rc = not_a_sweep(r, "%s does not have the shape of status", name);
         goto out;
     }
-    if (H5Tget_class(type) != H5T_INTEGER) {
-        rc = not_a_sweep(r, "%s does not hold integers", name);
+    bool want_integer = H5Tget_class(mem_type) == H5T_INTEGER;
+    if (H5Tget_class(type) != (want_integer ? H5T_INTEGER : H5T_FLOAT)) {
+        rc = not_a_sweep(r, "%s does not hold %s", name, want_integer ? "integers" : "floating-point numbers");
         goto out;
     }
     if (H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0) rc = hdf5_failed(r, "reading %s", name);
@@ -467,7 +469,8 @@ static int read_once(Reader *r, SweepSnapshot *s) {
     s->phase = malloc(n);
     s->train_step_90 = malloc(n * sizeof(int32_t));
     s->test_step_90 = malloc(n * sizeof(int32_t));
-    if (!s->status || !s->phase || !s->train_step_90 || !s->test_step_90) {
+    s->wall_seconds = malloc(n * sizeof(float));
+    if (!s->status || !s->phase || !s->train_step_90 || !s->test_step_90 || !s->wall_seconds) {
         rc = out_of_memory(r);
         goto out;
     }
@@ -475,7 +478,8 @@ static int read_once(Reader *r, SweepSnapshot *s) {
     if ((rc = read_points(r, file, "status", H5T_NATIVE_INT8, s->n_axes, dims, s->status)) != 0 ||
         (rc = read_points(r, file, "phase", H5T_NATIVE_INT8, s->n_axes, dims, s->phase)) != 0 ||
         (rc = read_points(r, file, "train_acc_step_90", H5T_NATIVE_INT32, s->n_axes, dims, s->train_step_90)) != 0 ||
-        (rc = read_points(r, file, "test_acc_step_90", H5T_NATIVE_INT32, s->n_axes, dims, s->test_step_90)) != 0)
+        (rc = read_points(r, file, "test_acc_step_90", H5T_NATIVE_INT32, s->n_axes, dims, s->test_step_90)) != 0 ||
+        (rc = read_points(r, file, "wall_seconds", H5T_NATIVE_FLOAT, s->n_axes, dims, s->wall_seconds)) != 0)
         goto out;
 out:
     if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = hdf5_failed(r, "closing the file");
@@ -509,6 +513,7 @@ void report_snapshot_free(SweepSnapshot *s) {
     free(s->phase);
     free(s->train_step_90);
     free(s->test_step_90);
+    free(s->wall_seconds);
     memset(s, 0, sizeof *s);
 }
 

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "config.h"
 #include "report.h"
+#include "report_points.h"
 
 #define DEFAULT_WIDTH 100
 #define MIN_WIDTH 20
@@ -32,11 +33,15 @@ static const char *const CAT_COLORS[N_CATS + 1] = {"\033[32m", "\033[1;33m", "\0
 
 static void print_report_help(FILE *out) {
     fprintf(out,
-            "usage: groksweep report OUT.h5 [--rows AXIS] [--cols AXIS] [--no-color | --color]\n"
+            "usage: groksweep report OUT.h5 [--rows AXIS] [--cols AXIS] [--format text|json|markdown]\n"
+            "                        [--no-color | --color]\n"
+            "       groksweep report OUT.h5 --point N\n"
+            "       groksweep report OUT.h5 --base-config\n"
             "\n"
             "Summarize a sweep's output file: where it came from (groksweep version,\n"
             "creation time, MPI ranks, Slurm job), the grid, how many points are done,\n"
-            "diverged, failed or not run, and terminal phase maps.\n"
+            "diverged, failed or not run, the compute time spent, terminal phase maps,\n"
+            "and the points not done (failed, diverged, not run) with their coordinates.\n"
             "\n"
             "A phase map shows one character per grid cell:\n"
             "  C comprehension   G grokking   M memorization   X confusion\n"
@@ -60,6 +65,14 @@ static void print_report_help(FILE *out) {
             "  --rows AXIS   one map with these rows (default: the data axis)\n"
             "  --cols AXIS   one map with these columns (default weight_decay); with --rows\n"
             "                or --cols any axis can be a map axis, seed too (then not aggregated)\n"
+            "  --format F    text (default); markdown (the same in a fenced block, the points\n"
+            "                not done as a table); json (the numbers: provenance, axes,\n"
+            "                counts by status and phase, compute seconds, points not done)\n"
+            "  --point N     one point (N counts from 0 in row-major order, the row of\n"
+            "                groksweep export): coordinates, status, phase, crossings, time,\n"
+            "                and the groksweep train command that reproduces it\n"
+            "  --base-config the sweep's run config without its grid, as JSON (the\n"
+            "                CONFIG.json that --point's command trains)\n"
             "  --no-color    no ANSI colours (default: colours when stdout is a terminal and\n"
             "                NO_COLOR is not set)\n"
             "  --color       ANSI colours even when stdout is not a terminal\n"
@@ -72,16 +85,21 @@ static void print_report_help(FILE *out) {
             DEFAULT_WIDTH);
 }
 
+typedef enum { REPORT_TEXT, REPORT_JSON, REPORT_MARKDOWN } ReportFormat;
+
 typedef struct {
     const char *path;
     const char *rows, *cols;
     int color; /* -1 auto, 0 off, 1 on */
-    bool help;
+    bool help, base_config;
+    long point; /* --point: -1 when not given */
+    ReportFormat format;
 } ReportOptions;
 
 static int parse_report_options(int argc, char **argv, ReportOptions *o) {
     memset(o, 0, sizeof *o);
     o->color = -1;
+    o->point = -1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -90,6 +108,30 @@ static int parse_report_options(int argc, char **argv, ReportOptions *o) {
             o->color = 0;
         } else if (strcmp(arg, "--color") == 0) {
             o->color = 1;
+        } else if (strcmp(arg, "--base-config") == 0) {
+            o->base_config = true;
+        } else if (strcmp(arg, "--point") == 0) {
+            char *end = NULL;
+            const char *value = i + 1 < argc ? argv[++i] : "(missing)";
+            long n = strtol(value, &end, 10);
+            if (end == value || *end || n < 0) {
+                fprintf(stderr, "groksweep report: --point %s: must be a point's index (0, 1, ...: the row of "
+                                "groksweep export)\n", value);
+                return EXIT_BAD_INPUT;
+            }
+            o->point = n;
+        } else if (strcmp(arg, "--format") == 0) {
+            const char *value = i + 1 < argc ? argv[++i] : "(missing)";
+            if (strcmp(value, "text") == 0) {
+                o->format = REPORT_TEXT;
+            } else if (strcmp(value, "json") == 0) {
+                o->format = REPORT_JSON;
+            } else if (strcmp(value, "markdown") == 0) {
+                o->format = REPORT_MARKDOWN;
+            } else {
+                fprintf(stderr, "groksweep report: --format %s: must be text, json or markdown\n", value);
+                return EXIT_BAD_INPUT;
+            }
         } else if (strcmp(arg, "--rows") == 0 || strcmp(arg, "--cols") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "groksweep report: %s needs an axis name\n", arg);
@@ -98,7 +140,8 @@ static int parse_report_options(int argc, char **argv, ReportOptions *o) {
             *(arg[2] == 'r' ? &o->rows : &o->cols) = argv[++i];
         } else if (arg[0] == '-' && arg[1] != '\0') {
             fprintf(stderr,
-                    "groksweep report: unknown option %s (allowed: --rows, --cols, --no-color, --color, --help)\n",
+                    "groksweep report: unknown option %s (allowed: --rows, --cols, --format, --point, --base-config, "
+                    "--no-color, --color, --help)\n",
                     arg);
             return EXIT_BAD_INPUT;
         } else if (o->path) {
@@ -498,6 +541,21 @@ int command_report(int argc, char **argv) {
         return status;
     }
 
+    if (o.point >= 0 || o.base_config || o.format == REPORT_JSON) {
+        if (o.point >= 0)
+            status = report_print_point(&s, o.path, o.point);
+        else if (o.base_config)
+            status = report_print_base_config(&s, o.path);
+        else
+            report_print_json(&s, o.path);
+        report_snapshot_free(&s);
+        if (status == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+            fprintf(stderr, "groksweep report: cannot write the report to stdout\n");
+            return EXIT_ENVIRONMENT;
+        }
+        return status;
+    }
+
     /* the maps: chosen by --rows/--cols, else the defaults that apply */
     int maps[2][2] = {{0}}, n_maps = 0;
     const char *data_axis = find_axis(&s, "data_fraction") >= 0 ? "data_fraction" : "train_size";
@@ -543,9 +601,16 @@ int command_report(int argc, char **argv) {
 
     long counts[4] = {0};
     for (long p = 0; p < s.n_points; p++) counts[s.status[p]]++;
+    bool markdown = o.format == REPORT_MARKDOWN;
+    if (markdown) printf("# groksweep report: %s\n\n```text\n", o.path);
     print_header(&s, o.path, counts);
+    long timed = 0;
+    double seconds = report_compute_seconds(&s, &timed);
+    char took[32];
+    report_format_duration(seconds, took, sizeof took);
+    if (timed > 0) printf("compute:   %s of training over %ld points (%.3g s per point)\n", took, timed, seconds / timed);
     const char *no_color = getenv("NO_COLOR");
-    bool color = o.color >= 0 ? o.color == 1 : isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
+    bool color = !markdown && (o.color >= 0 ? o.color == 1 : isatty(STDOUT_FILENO) && !(no_color && no_color[0]));
     int seed = find_axis(&s, "seed");
     bool aggregated = false;
     for (int k = 0; k < n_maps; k++) aggregated |= seed >= 0 && seed != maps[k][0] && seed != maps[k][1];
@@ -556,6 +621,8 @@ int command_report(int argc, char **argv) {
             report_snapshot_free(&s);
             return EXIT_ENVIRONMENT;
         }
+    if (markdown) printf("```\n");
+    report_print_not_done(&s, markdown);
     report_snapshot_free(&s);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "groksweep report: cannot write the report to stdout\n");
