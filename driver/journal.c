@@ -158,6 +158,22 @@ static int read_records(Journal *j, const char *path, const JournalHeader *heade
     return damaged > 0 ? rewrite_sound_records(j, path, header, n_points, result, err, errlen) : 0;
 }
 
+int journal_replace(const char *temp, const char *path) {
+    return rename(temp, path) != 0 || sync_directory_of(path) != 0 ? -1 : 0;
+}
+
+int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    JournalHeader found;
+    ssize_t n = read_full(fd, &found, sizeof found);
+    close(fd);
+    if (n != (ssize_t)sizeof found || memcmp(found.magic, HEADER_MAGIC, 8) != 0) return -1;
+    *sweep_hash = found.sweep_hash;
+    *n_points = (long)found.n_points;
+    return 0;
+}
+
 int journal_open(Journal *j, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen) {
     memset(j, 0, sizeof *j);

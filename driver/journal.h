@@ -34,6 +34,15 @@ typedef void (*JournalVisit)(long point, const PointResult *result, void *contex
 int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen);
 
+/* The sweep hash and point count in the header of the journal at path,
+ * without opening it for writing. Returns 0, or -1 when it cannot be read
+ * or is not a groksweep journal of this format. */
+int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points);
+
+/* Move the journal written at temp over path and fsync the directory, so
+ * the replacement survives a crash. Returns 0, or -1 with errno set. */
+int journal_replace(const char *temp, const char *path);
+
 /* Bytes of a journal that holds every one of n_points records. */
 double journal_size_bound(long n_points, int n_eval, int n_rank_layers);
 

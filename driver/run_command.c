@@ -29,6 +29,7 @@
 
 #include "check.h"
 #include "commands.h"
+#include "extend.h"
 #include "journal.h"
 #include "launch.h"
 #include "output.h"
@@ -372,6 +373,14 @@ static int prepare_output(Driver *d, bool force) {
                 "output or pass --force to overwrite it\n",
                 d->out_path, journal_path);
         return EXIT_BAD_INPUT;
+    }
+    if (have_journal) { /* a grid grown since (more seeds, new values) keeps the finished points */
+        int extended = extend_output(sweep, d->out_path, journal_path, have_output, blas_core_name(), err,
+                                     sizeof err);
+        if (extended != 0) {
+            fprintf(stderr, "groksweep run: %s\n", err);
+            return extended;
+        }
     }
     int space = check_free_space(d, have_output, journal_path);
     if (space != 0) return space;

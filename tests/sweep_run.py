@@ -213,7 +213,7 @@ def bad_input(reference):
     other = path("other.json")
     with open(TINY) as f:
         sweep = json.load(f)
-    sweep["grid"]["seed"] = 3
+    sweep["train"]["steps"] = 220  # a different sweep: more seeds or values would extend the output
     with open(other, "w") as f:
         json.dump(sweep, f)
     result = run(other, reference)
@@ -301,6 +301,46 @@ def progress_modes():
           f"--ranks on a terminal: a live line redrawn {len(redraws)} times, at most 89 columns wide ({widths[:3]})")
 
 
+def extended_grid():
+    """A sweep with more seeds and a new data fraction, run on an output of the smaller grid, keeps its points
+    and trains only the new ones: the file equals a fresh run of the larger grid. A sweep that changes anything
+    else, or drops a value, is refused with both files untouched."""
+    with open(TINY) as f:
+        small = json.load(f)
+    larger = json.loads(json.dumps(small))
+    larger["grid"]["seed"] = 3
+    larger["grid"]["data_fraction"] = [0.3, 0.45, 0.6]
+    changed = json.loads(json.dumps(small))
+    changed["train"]["steps"] = 220
+    fewer = json.loads(json.dumps(small))
+    fewer["grid"]["data_fraction"] = [0.3]
+    paths = {}
+    for name, sweep in (("small", small), ("larger", larger), ("changed", changed), ("fewer", fewer)):
+        paths[name] = path(f"extend_{name}.json")
+        with open(paths[name], "w") as f:
+            json.dump(sweep, f)
+    reference = fresh("extend_reference.h5")
+    check(run(paths["larger"], reference).returncode == 0, "the larger grid from scratch")
+    out = fresh("extended.h5")
+    check(run(paths["small"], out).returncode == 0, "the smaller grid")
+    with open(out + ".journal.extending", "wb") as f:
+        f.write(b"left by a crashed extension")
+    result = run(paths["larger"], out, 2)
+    check(result.returncode == 0 and "from 32 to 72 points: its 32 finished points are kept" in result.stderr,
+          f"the larger grid on the smaller one's output extends it: {result.stderr[-400:]}")
+    check(not os.path.exists(out + ".journal.extending"), "no journal left beside the extended one")
+    if result.returncode == 0:
+        same_points(reference, out, "extended vs from scratch")
+    check(sweep_files.journal_records(out, paths["larger"]) == 72, "the journal holds each point once: 72 records")
+    before = {s: open(out + s, "rb").read() for s in ("", ".journal")}
+    for name, needle in (("changed", "the config outside the grid differs"),
+                         ("fewer", "the axis data_fraction has the value 0.45, which the new grid lacks")):
+        result = run(paths[name], out)
+        check(result.returncode == 2 and needle in result.stderr and "--force" in result.stderr,
+              f"{name}: refused, saying why: {result.stderr!r}")
+    check(all(open(out + s, "rb").read() == before[s] for s in before), "refused: output and journal untouched")
+
+
 os.makedirs(WORKDIR, exist_ok=True)
 shipped_sweeps_validate()
 reference = ranks_agree()
@@ -315,5 +355,6 @@ signalled_and_resumed(reference_slow, 2, signal.SIGUSR1)
 bad_input(reference)
 one_blas_kernel(reference)
 progress_modes()
+extended_grid()
 
 finish()
