@@ -12,5 +12,6 @@ int command_run(int argc, char **argv);
 int command_validate(int argc, char **argv);
 int command_report(int argc, char **argv);
 int command_export(int argc, char **argv);
+int command_merge(int argc, char **argv);
 
 #endif

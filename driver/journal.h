@@ -39,6 +39,10 @@ int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n
  * or is not a groksweep journal of this format. */
 int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points);
 
+/* The OpenBLAS kernel recorded in the header of the journal at path into
+ * buf (size >= 32). Returns 0, or -1 as journal_read_header. */
+int journal_read_blas_core(const char *path, char *buf, size_t size);
+
 /* Move the journal written at temp over path and fsync the directory, so
  * the replacement survives a crash. Returns 0, or -1 with errno set. */
 int journal_replace(const char *temp, const char *path);

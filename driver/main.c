@@ -32,6 +32,8 @@ static void print_usage(FILE *out) {
             "        summarize a sweep's output with terminal phase maps (also while it runs)\n"
             "  export OUT.h5 [-o FILE] [--format csv|json] [--curves]\n"
             "        write the output as one table: a row per point (or per point and step)\n"
+            "  merge A.h5 B.h5 [...] -o OUT.h5\n"
+            "        one output over the union of the grids of sweeps of one config\n"
             "\n"
             "  groksweep <command> --help   documents a command and every config key\n"
             "  groksweep --version          prints the version\n"
@@ -60,6 +62,7 @@ int main(int argc, char **argv) {
                                : strcmp(command, "validate") == 0 ? command_validate
                                : strcmp(command, "report") == 0   ? command_report
                                : strcmp(command, "export") == 0   ? command_export
+                               : strcmp(command, "merge") == 0    ? command_merge
                                                                   : NULL;
     if (run) {
         int status = run(argc - 2, argv + 2);
