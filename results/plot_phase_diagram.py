@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Plot the grokking phase diagram of a groksweep output file.
 
-usage: plot_phase_diagram.py OUT.h5 -o DIR [--dpi N]
+usage: plot_phase_diagram.py OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N]
 
-Writes PNG files into DIR (created if missing) and prints their paths:
+Writes figures into DIR (created if missing), as PNG by default or as PDF or
+SVG with --format (the names below with that extension), and prints their
+paths:
 
   phase_data_fraction_weight_decay.png   phase of each grid point, data fraction x weight decay
   phase_train_size_weight_decay.png      the same over training-set size x weight decay (tasks
@@ -14,8 +16,12 @@ Writes PNG files into DIR (created if missing) and prints their paths:
   phase_imbalance_train_size.png         the same over imbalance x training-set size (Carvalho)
   delay_*.png                            grokking delay t_test - t_train (steps to 90% accuracy)
                                          over the same planes
-  curves_by_phase.png                    train and test accuracy of one point per phase present
-  loss_vs_weight_norm.png                train and test loss against the weight norm
+  curves_by_phase.png                    train and test accuracy, and beside it train and test
+                                         loss (log scale), of one grid point per phase present;
+                                         with several seeds the median over the seeds, shaded
+                                         from their minimum to their maximum
+  loss_vs_weight_norm.png                train and test loss against the weight norm, coloured by
+                                         phase
   feature_rank.png                       each hidden layer's feature rank against the step, with
                                          test accuracy (sweeps with train.feature_rank)
 
@@ -23,6 +29,10 @@ Maps have one panel per value of the other grid axes (init_scale, lr, width,
 ...); seeds are aggregated by majority phase (ties go to the phase listed first
 in the legend) and hatched where seeds disagree. A delay is the median over
 the seeds that reached 90% train and test accuracy; blank where none did.
+Delays are written in the cells in compact form (150, 1.2k, 3e4) at a font
+size chosen so that they fit their cell when the figure is printed 3.4 inches
+wide (a paper's column), between 5 and 7 points at that size; when the cells
+are too small for 5 points the map keeps its colours only.
 
 A figure whose axes or variables the file lacks is skipped with a note on
 stderr. The file may belong to a sweep that is still running: it is read
@@ -48,6 +58,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, SymLogNorm  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
@@ -69,11 +80,20 @@ PHASES = (COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION)
 MAPS = (("data_fraction", "weight_decay"), ("train_size", "weight_decay"), ("init_scale", "weight_decay"),
         ("init_scale", "train_size"), ("imbalance", "train_size"))
 MAX_PANELS = 48
-ANNOTATE_MAX_CELLS = 120  # write delay values into cells up to this many per panel
+FORMATS = ("png", "pdf", "svg")
+PRINT_WIDTH_IN = 3.4  # numbers in map cells are sized for the figure printed this wide (one column)
+CELL_FONT_PT = (5.0, 7.0)  # smallest and largest font size of those numbers at that width
+TRAIN_COLOUR, TEST_COLOUR = "#0072b2", "#d55e00"
+MARKERS = "osD^v<>ph*"  # init scales in the loss figure
+LINESTYLES = ("-", "--", ":", "-.")
 
 
 class BadInput(Exception):
     pass
+
+
+class Skip(Exception):
+    """A figure the file cannot give; the message says why."""
 
 
 _noted = set()
@@ -208,15 +228,18 @@ class Sweep:
         return len(self.coords[name]) if name in self.coords else 0
 
     def curve(self, name, index):
-        """One point's curve; NaN if unreadable even after reopening the file (a running sweep
-        rewrites compressed chunks, which may move them)."""
+        """One point's curve (several with a slice in index); NaN if unreadable even after
+        reopening the file (a running sweep rewrites compressed chunks, which may move them)."""
+        index = tuple(index)
         try:
-            return self.f[name][tuple(index)].astype(float)
+            return self.f[name][index].astype(float)
         except OSError:
             self.f.close()
             self.f = open_hdf5(self.path)
-        values = read(self.f, name, tuple(index))
-        return values if values is not None else np.full(self.f[name].shape[-1], np.nan)
+        values = read(self.f, name, index)
+        if values is None:
+            values = np.full(np.broadcast_to(np.empty((), bool), self.f[name].shape)[index].shape, np.nan)
+        return values
 
     def has(self, *names):
         return all(n in self.f for n in names)
@@ -234,6 +257,18 @@ def fmt(value):
     if isinstance(value, (float, np.floating)):
         return f"{value:g}"
     return text(value)
+
+
+def compact(value):
+    """A step count in a few characters: 40, 130, 1.2k, 3e4, 3.5e4, −1.2k."""
+    sign = "−" if value < 0 else ""
+    a = abs(float(value))
+    if round(a) < 1000:
+        return f"{sign}{a:.0f}"
+    if round(a, -2) < 10000:
+        return f"{sign}{f'{a / 1000:.1f}'.rstrip('0').rstrip('.')}k"
+    mantissa, exponent = f"{a:.1e}".split("e")
+    return f"{sign}{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def pretty(name):
@@ -337,11 +372,28 @@ def label_outer(axes, y, x, ncols):
             ax.xaxis.set_tick_params(labelbottom=True)
 
 
-def save(fig, outdir, name, dpi, written):
-    path = os.path.join(outdir, name)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    written.append(path)
+def printed_scale(fig):
+    """Printed size over drawn size when the saved figure (tight bounding box, as written) is
+    set PRINT_WIDTH_IN wide. Lays the figure out."""
+    fig.draw_without_rendering()
+    width = fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * plt.rcParams["savefig.pad_inches"]
+    return PRINT_WIDTH_IN / width
+
+
+def cell_font_size(fig, ax, ny, nx, labels):
+    """The font size (drawn points) for labels in the ny x nx cells of ax: as large as fits a
+    cell with a margin, at most CELL_FONT_PT[1] printed; None when that is under CELL_FONT_PT[0]
+    printed (the figure printed PRINT_WIDTH_IN wide)."""
+    scale = printed_scale(fig)
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    to_pt = 72 / fig.dpi
+    cell_w, cell_h = box.width * to_pt / nx, box.height * to_pt / ny
+    prop = FontProperties(size=10)
+    width_10pt = max(renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in labels) * to_pt
+    fits = min(0.85 * cell_w * 10 / max(width_10pt, 1e-9), 0.6 * cell_h)
+    printed = min(fits * scale, CELL_FONT_PT[1])
+    return printed / scale if printed >= CELL_FONT_PT[0] else None
 
 
 def map_skip_reason(S, y, x):
@@ -367,13 +419,15 @@ def status_counts(S):
 
 
 # ---- figures ------------------------------------------------------------------------------------
+#
+# Each figure function returns a matplotlib Figure, or raises Skip when the file cannot give it;
+# `name` is the file name the figure will be written as, for notes.
 
 
-def phase_map(S, y, x, outdir, dpi, written):
-    name = f"phase_{y}_{x}.png"
+def phase_map(S, y, x, name=None):
     reason = map_skip_reason(S, y, x)
     if reason:
-        return note(f"skipping {name}: {reason}")
+        raise Skip(reason)
     top, disagree, partial, rest = majority(S.code, S.names)
     (top, disagree, partial), titles, panel_axes = arrange([top, disagree, partial], rest, S.coords, y, x)
     ny, nx = top.shape[1:]
@@ -393,7 +447,7 @@ def phase_map(S, y, x, outdir, dpi, written):
             ax.set_title(titles[k], fontsize=9)
     label_outer(axes, y, x, grid_shape(len(titles), panel_axes, S.coords)[1])
     present = set(np.unique(top)) | set(PHASES)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=n) for k, (n, c) in enumerate(CATEGORIES) if k in present]
+    handles = category_handles(k for k in range(len(CATEGORIES)) if k in present)
     if disagree.any():
         handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="seeds disagree"))
     if partial.any():
@@ -402,7 +456,12 @@ def phase_map(S, y, x, outdir, dpi, written):
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
     task = f"{S.task}, " if S.task else ""
     fig.suptitle(f"Phase ({seeds_text(S, 'majority')})\n{task}{status_counts(S)}", fontsize=11)
-    save(fig, outdir, name, dpi, written)
+    return fig
+
+
+def category_handles(codes):
+    """Legend entries of categories, in the colours of the phase maps."""
+    return [Patch(facecolor=CATEGORIES[k][1], edgecolor="0.5", label=CATEGORIES[k][0]) for k in codes]
 
 
 def delay_norm(values, step):
@@ -422,16 +481,17 @@ def eval_spacing(S):
     return float(positive.min()) if len(positive) else 1.0
 
 
-def delay_map(S, y, x, outdir, dpi, written):
-    name = f"delay_{y}_{x}.png"
+def delay_map(S, y, x, name=None):
+    """Median delay per cell; the values are written in the cells when they fit (cell_font_size)."""
+    name = name or f"delay_{y}_{x}.png"
     reason = map_skip_reason(S, y, x)
     if reason:
-        return note(f"skipping {name}: {reason}")
+        raise Skip(reason)
     med, rest = nanmedian_over_seeds(S.delay, S.names)
     (med,), titles, panel_axes = arrange([med], rest, S.coords, y, x)
     finite = med[np.isfinite(med)]
     if finite.size == 0:
-        return note(f"skipping {name}: no point reached 90% train and test accuracy")
+        raise Skip("no point reached 90% train and test accuracy")
     norm = delay_norm(finite, eval_spacing(S))
     ny, nx = med.shape[1:]
     fig, axes = panel_figure(len(titles), panel_axes, S.coords, ny, nx)
@@ -441,11 +501,6 @@ def delay_map(S, y, x, outdir, dpi, written):
         ax.set_facecolor("#ececec")
         image = ax.imshow(np.ma.masked_invalid(med[k]), cmap=cmap, norm=norm, origin="lower", aspect="auto",
                           interpolation="nearest")
-        if nx * ny <= ANNOTATE_MAX_CELLS:
-            for j, i in zip(*np.nonzero(np.isfinite(med[k]))):
-                v = med[k][j, i]
-                ax.text(i, j, f"{v:.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if norm(v) < 0.55 else "black")
         categorical_axes(ax, S.coords, y, x)
         if titles[k]:
             ax.set_title(titles[k], fontsize=9)
@@ -454,7 +509,16 @@ def delay_map(S, y, x, outdir, dpi, written):
     bar.set_label("t_test − t_train (steps)")
     fig.suptitle(f"Grokking delay to 90% accuracy ({seeds_text(S, 'median')})\n"
                  "grey: train or test accuracy never reached 90%", fontsize=11)
-    save(fig, outdir, name, dpi, written)
+    size = cell_font_size(fig, axes[0], ny, nx, [compact(v) for v in finite])
+    if size is None:
+        note(f"{name}: cells too small for legible numbers at a {PRINT_WIDTH_IN:g}-inch width; colours only")
+        return fig
+    for k, ax in enumerate(axes):
+        for j, i in zip(*np.nonzero(np.isfinite(med[k]))):
+            v = med[k][j, i]
+            ax.text(i, j, compact(v), ha="center", va="center", fontsize=size,
+                    color="white" if norm(v) < 0.55 else "black")
+    return fig
 
 
 def median_pick(indices, keys):
@@ -462,6 +526,12 @@ def median_pick(indices, keys):
     if ok.any():
         indices, keys = indices[ok], keys[ok]
     return tuple(indices[np.argsort(keys, kind="stable")[len(keys) // 2]])
+
+
+def phase_key(S, k):
+    """What picks a phase's example: the delay for comprehension and grokking, the final test
+    accuracy otherwise."""
+    return S.delay if k in (COMPREHENSION, GROKKING) else S.vars["final_test_acc"]
 
 
 def examples(S):
@@ -472,8 +542,38 @@ def examples(S):
         idx = np.argwhere(S.code == k)
         if len(idx) == 0:
             continue
-        key = S.delay if k in (COMPREHENSION, GROKKING) else S.vars["final_test_acc"]
-        picks.append((k, median_pick(idx, key[tuple(idx.T)])))
+        picks.append((k, median_pick(idx, phase_key(S, k)[tuple(idx.T)])))
+    return picks
+
+
+def curve_examples(S):
+    """The points of the curves figure: [(phase code, index, title)]. Without several seeds,
+    examples(S). With several, one grid cell per phase present, the index holding slice(None)
+    on the seed axis: among the cells where the phase is the majority over seeds (else where
+    any seed is in it), the one with the median of the key over the seeds in the phase."""
+    n_seeds = S.length("seed")
+    if n_seeds < 2:
+        return [(k, index, f"{CATEGORIES[k][0]}\n{S.point_label(index)}") for k, index in examples(S)]
+    where = S.names.index("seed")
+    top = majority(S.code, S.names)[0]
+    code = seed_last(S.code, S.names)[0]
+    picks = []
+    for k in PHASES:
+        in_phase = code == k
+        cells = np.argwhere(top == k)
+        if len(cells) == 0:
+            cells = np.argwhere(in_phase.any(-1))
+        if len(cells) == 0:
+            continue
+        key = np.where(in_phase, seed_last(phase_key(S, k), S.names)[0], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            key = np.nanmedian(key, axis=-1)
+        cell = median_pick(cells, key[tuple(cells.T)])
+        index = cell[:where] + (slice(None),) + cell[where:]
+        title = (f"{CATEGORIES[k][0]} in {int(in_phase[cell].sum())} of {n_seeds} seeds\n"
+                 f"{S.point_label(index, skip=('seed',))}")
+        picks.append((k, index, title))
     return picks
 
 
@@ -484,96 +584,171 @@ def step_axis(ax, steps):
     ax.set_xlim(left=0, right=float(steps.max()) if len(steps) else 1)
 
 
-def curves_figure(S, outdir, dpi, written):
-    name = "curves_by_phase.png"
+def spread(ax, steps, curves, colour, label):
+    """The median of curves (one per row) and, with several, a band from their minimum to their
+    maximum."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # steps no curve reached stay NaN
+        mid, lo, hi = np.nanmedian(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
+    ax.plot(steps, mid, color=colour, label=label)
+    if len(curves) > 1:
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.fill_between(steps, np.where(ok, lo, 0), np.where(ok, hi, 0), where=ok, color=colour, alpha=0.25,
+                        linewidth=0, label=f"{label}: min–max over seeds")
+
+
+def common_log_limits(axes):
+    """The same log-scale y range on axes, spanning the positive values of their train and test
+    lines."""
+    values = [line.get_ydata() for ax in axes for line in ax.get_lines() if line.get_label() in ("train", "test")]
+    values = np.concatenate([np.asarray(v, float) for v in values]) if values else np.array([])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size:
+        lo, hi = float(values.min()), float(values.max())
+        margin = (hi / lo) ** 0.04 if hi > lo else 2.0
+        for ax in axes:
+            ax.set_ylim(lo / margin, hi * margin)
+
+
+def curves_figure(S, name="curves_by_phase.png"):
+    """Per phase present, accuracy and beside it loss (log scale) of curve_examples(S): the
+    median over the seeds that finished, with a min–max band when there are several."""
     if not S.has("eval_step", "curve_train_acc", "curve_test_acc"):
-        return note(f"skipping {name}: the file has no accuracy curves")
-    picks = examples(S)
+        raise Skip("the file has no accuracy curves")
+    picks = curve_examples(S)
     if not picks:
-        return note(f"skipping {name}: no point is done")
+        raise Skip("no point is done")
+    has_loss = S.has("curve_train_loss", "curve_test_loss")
+    if not has_loss:
+        note(f"{name}: the file has no loss curves; accuracy only")
     steps = S.f["eval_step"][...].astype(float)
-    fig, axs = plt.subplots(1, len(picks), figsize=(3.8 * len(picks), 3.6), squeeze=False, sharey=True,
-                            layout="constrained")
-    for ax, (k, index) in zip(axs[0], picks):
-        ax.plot(steps, S.curve("curve_train_acc", index), color="#0072b2", label="train")
-        ax.plot(steps, S.curve("curve_test_acc", index), color="#d55e00", label="test")
-        for var, color in (("train_acc_step_90", "#0072b2"), ("test_acc_step_90", "#d55e00")):
-            t = S.vars[var][index]
-            if np.isfinite(t):
-                ax.axvline(t, color=color, linestyle=":", linewidth=1)
-        step_axis(ax, steps)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("step")
-        ax.set_title(f"{CATEGORIES[k][0]}\n{S.point_label(index)}", fontsize=9)
-        ax.grid(alpha=0.3)
-    axs[0][0].set_ylabel("accuracy")
-    fig.legend(handles=axs[0][0].lines[:2], loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9,
-               frameon=False)
-    fig.suptitle("Accuracy of one point per phase (dotted: first step at 90%)", fontsize=11)
-    save(fig, outdir, name, dpi, written)
-
-
-def colour_values(n):
-    return [plt.get_cmap("plasma")(v) for v in np.linspace(0.05, 0.8, n)] if n > 1 else ["#0072b2"]
+    several = S.length("seed") > 1
+    per_row = min(len(picks), 2)
+    rows = -(-len(picks) // per_row)
+    width = (6.8 if has_loss else 3.8) * per_row
+    fig = plt.figure(figsize=(width, 3.3 * rows + 0.6), layout="constrained")
+    subfigs = fig.subfigures(rows, per_row, squeeze=False)
+    loss_axes = []
+    lines = max(title.count("\n") for _, _, title in picks)
+    for sub, (k, index, title) in zip(subfigs.flat, picks):
+        title = "\n" * (lines - title.count("\n")) + title  # panels of a row level
+        axs = sub.subplots(1, 2 if has_loss else 1, squeeze=False)[0]
+        done = np.atleast_1d(S.vars["status"][index] == 1)
+        sides = (("train", TRAIN_COLOUR), ("test", TEST_COLOUR))
+        kinds = [(axs[0], "acc", "accuracy")] + ([(axs[1], "loss", "loss")] if has_loss else [])
+        for ax, var, label in kinds:
+            ax.set_label(label)
+            for side, colour in sides:
+                curves = np.atleast_2d(S.curve(f"curve_{side}_{var}", index))[done]
+                if var == "loss":
+                    curves = np.where(curves > 0, curves, np.nan)
+                spread(ax, steps, curves, colour, side)
+            for var90, colour in (("train_acc_step_90", TRAIN_COLOUR), ("test_acc_step_90", TEST_COLOUR)):
+                t = np.atleast_1d(S.vars[var90][index])[done]
+                if np.isfinite(t).any():
+                    ax.axvline(float(np.nanmedian(t)), color=colour, linestyle=":", linewidth=1)
+            step_axis(ax, steps)
+            ax.set_xlabel("step")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+        axs[0].set_ylim(-0.02, 1.02)
+        if has_loss:
+            axs[1].set_yscale("log")
+            loss_axes.append(axs[1])
+        sub.suptitle(title, fontsize=9)
+    for sub in subfigs.flat[len(picks):]:
+        sub.set_visible(False)
+    common_log_limits(loss_axes)
+    handles = [Line2D([], [], color=TRAIN_COLOUR, label="train"), Line2D([], [], color=TEST_COLOUR, label="test")]
+    if several:
+        handles[0].set_label("train, median")
+        handles[1].set_label("test, median")
+        handles.append(Patch(facecolor="0.6", alpha=0.5, label=f"min–max over {S.length('seed')} seeds"))
+    handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=1, label="first step at 90%"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+    what = "Accuracy and loss" if has_loss else "Accuracy"
+    if several:
+        title = (f"{what} of one grid point per phase: median over its {S.length('seed')} seeds, "
+                 "shaded from their minimum to their maximum\n(dotted: first step at 90%, median over "
+                 "the seeds that reached it)")
+    else:
+        title = f"{what} of one point per phase (dotted: first step at 90%)"
+    fig.suptitle(title, fontsize=11)
+    return fig
 
 
 def trajectory_points(S, picks):
     """init_scale's values at the median grokking point's other coordinates (done points only);
-    without an init_scale axis, the examples of each phase. [(label, index, colour)]"""
+    without an init_scale axis, the examples of each phase. [(label, index, colour, linestyle)],
+    coloured by the point's phase."""
     done = S.vars["status"] == 1
     if S.length("init_scale") > 1 and picks:
         ref = list(dict(picks).get(GROKKING, picks[0][1]))
         k = S.names.index("init_scale")
-        order = sorted_order(S.coords["init_scale"])
-        colours = colour_values(len(order))
         out = []
-        for c, i in zip(colours, order):
+        for n, i in enumerate(sorted_order(S.coords["init_scale"])):
             ref[k] = i
-            if done[tuple(ref)]:
-                out.append((f"α = {fmt(S.coords['init_scale'][i])}", tuple(ref), c))
+            index = tuple(ref)
+            if done[index]:
+                name, colour = CATEGORIES[S.code[index]]
+                out.append((f"α = {fmt(S.coords['init_scale'][i])}: {name}", index, colour,
+                            LINESTYLES[n % len(LINESTYLES)]))
         return out
-    return [(CATEGORIES[k][0], index, CATEGORIES[k][1]) for k, index in picks]
+    return [(CATEGORIES[k][0], index, CATEGORIES[k][1], "-") for k, index in picks]
 
 
 def init_scale_groups(S):
-    """[(label, mask over the grid, colour)] per init_scale value, or one group of all points."""
+    """[(label, mask over the grid, marker)] per init_scale value, or one group of all points."""
     if S.length("init_scale") < 2:
-        return [("all points", np.ones(S.shape, bool), colour_values(1)[0])]
+        return [(None, np.ones(S.shape, bool), "o")]
     k = S.names.index("init_scale")
     values = S.coords["init_scale"]
     order = sorted_order(values)
     which = np.arange(len(values)).reshape([-1 if d == k else 1 for d in range(len(S.shape))])
-    return [(f"α = {fmt(values[i])}", np.broadcast_to(which == i, S.shape), c)
-            for i, c in zip(order, colour_values(len(order)))]
+    return [(f"α = {fmt(values[i])}", np.broadcast_to(which == i, S.shape), MARKERS[n % len(MARKERS)])
+            for n, i in enumerate(order)]
 
 
 def loss_scatter(S, axs):
+    """Final losses of the finished runs, coloured by phase (the phase maps' colours), one marker
+    per init scale. Returns the legend entries."""
     done = S.vars["status"] == 1
     norm = S.vars["final_weight_norm"]
+    present = [k for k in range(len(CATEGORIES)) if (done & (S.code == k)).any()]
+    groups = init_scale_groups(S)
     for ax, var, side in zip(axs, ("final_train_loss", "final_test_loss"), ("train", "test")):
-        for label, mask, c in init_scale_groups(S):
-            sel = done & mask
-            loss = S.vars[var][sel]
-            ok = np.isfinite(loss) & (loss > 0) & np.isfinite(norm[sel])
-            ax.scatter(norm[sel][ok], loss[ok], s=14, color=c, alpha=0.8, label=label, edgecolors="none")
+        ax.set_label(f"final {side} loss")
+        for k in present:
+            for label, mask, marker in groups:
+                sel = done & mask & (S.code == k)
+                loss = S.vars[var][sel]
+                ok = np.isfinite(loss) & (loss > 0) & np.isfinite(norm[sel])
+                if ok.any():
+                    ax.scatter(norm[sel][ok], loss[ok], s=16, color=CATEGORIES[k][1], marker=marker, alpha=0.85,
+                               edgecolors="none", label=CATEGORIES[k][0])
         ax.set_yscale("log")
         ax.set_xlim(left=-0.02 * ax.get_xlim()[1])  # norm 0 (collapsed weights) stays visible
         ax.set_xlabel("final weight norm ‖w‖")
         ax.set_ylabel(f"final {side} loss")
         ax.set_title(f"{side} loss at the end of each run", fontsize=10)
         ax.grid(alpha=0.3)
-    axs[1].legend(fontsize=8, title="init scale" if S.length("init_scale") > 1 else None, title_fontsize=8)
+    handles = category_handles(present)
+    if len(groups) > 1:
+        handles += [Line2D([], [], marker=marker, color="0.4", linestyle="none", label=label)
+                    for label, _, marker in groups]
+    return handles
 
 
 def loss_trajectories(S, axs, points):
     drawn = False
     for ax, var, side in zip(axs, ("curve_train_loss", "curve_test_loss"), ("train", "test")):
-        for label, index, c in points:
+        ax.set_label(f"{side} loss trajectory")
+        for label, index, c, style in points:
             norm, loss = S.curve("curve_weight_norm", index), S.curve(var, index)
             ok = np.isfinite(norm) & np.isfinite(loss) & (loss > 0)
             if not ok.any():
                 continue
-            ax.plot(norm[ok], loss[ok], color=c, label=label, linewidth=1.3)
+            ax.plot(norm[ok], loss[ok], color=c, linestyle=style, label=label, linewidth=1.3)
             ax.plot(norm[ok][0], loss[ok][0], "o", mfc="white", mec=c, ms=5)
             ax.plot(norm[ok][-1], loss[ok][-1], "o", color=c, ms=5)
             drawn = True
@@ -587,18 +762,20 @@ def loss_trajectories(S, axs, points):
         axs[1].legend(fontsize=8)
 
 
-def loss_figure(S, outdir, dpi, written):
-    name = "loss_vs_weight_norm.png"
+def loss_figure(S, name="loss_vs_weight_norm.png"):
     if not S.has("final_train_loss", "final_test_loss", "final_weight_norm"):
-        return note(f"skipping {name}: the file has no final losses or weight norms")
+        raise Skip("the file has no final losses or weight norms")
     if not (S.vars["status"] == 1).any():
-        return note(f"skipping {name}: no point is done")
+        raise Skip("no point is done")
     has_curves = S.has("curve_train_loss", "curve_test_loss", "curve_weight_norm")
     points = trajectory_points(S, examples(S)) if has_curves else []
     rows = 2 if points else 1
     fig, axs = plt.subplots(rows, 2, figsize=(9.5, 3.8 * rows), squeeze=False, layout="constrained")
-    loss_scatter(S, axs[0])
-    title = "Loss against weight norm (compare Omnigrok's L-shaped train and U-shaped test loss)"
+    handles = loss_scatter(S, axs[0])
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False,
+               title="phase" + (", init scale" if S.length("init_scale") > 1 else ""), title_fontsize=9)
+    title = ("Loss against weight norm, coloured by phase (compare Omnigrok's L-shaped train and "
+             "U-shaped test loss)")
     if points:
         loss_trajectories(S, axs[1], points)
         if S.length("init_scale") > 1:
@@ -609,18 +786,17 @@ def loss_figure(S, outdir, dpi, written):
     else:
         note(f"{name}: the file has no loss curves; final losses only")
     fig.suptitle(title, fontsize=11)
-    save(fig, outdir, name, dpi, written)
+    return fig
 
 
-def feature_rank_figure(S, outdir, dpi, written):
+def feature_rank_figure(S, name="feature_rank.png"):
     """One panel per grid point (up to MAX_PANELS): each hidden layer's feature rank against the step, and
     test accuracy on a second axis."""
-    name = "feature_rank.png"
     if not S.has("curve_feature_rank", "hidden_layer", "eval_step"):
-        return note(f"skipping {name}: the file has no feature ranks (train.feature_rank)")
+        raise Skip("the file has no feature ranks (train.feature_rank)")
     done = [index for index in np.ndindex(S.shape) if S.vars["status"][index] == 1]
     if not done:
-        return note(f"skipping {name}: no point is done")
+        raise Skip("no point is done")
     if len(done) > MAX_PANELS:
         note(f"{name}: the first {MAX_PANELS} of {len(done)} done points")
         done = done[:MAX_PANELS]
@@ -641,30 +817,67 @@ def feature_rank_figure(S, outdir, dpi, written):
         ax.set_title(S.point_label(index), fontsize=9)
         ax.grid(alpha=0.3)
         acc = ax.twinx()
-        acc.plot(steps, S.curve("curve_test_acc", index), color="#d55e00", linestyle="--", linewidth=1.2)
+        acc.plot(steps, S.curve("curve_test_acc", index), color=TEST_COLOUR, linestyle="--", linewidth=1.2)
         acc.set_ylim(-0.02, 1.02)
-        acc.set_ylabel("test accuracy", color="#d55e00")
+        acc.set_ylabel("test accuracy", color=TEST_COLOUR)
     for ax in axs.flat[len(done):]:
         ax.set_visible(False)
     deepest = max(axs.flat[:len(done)], key=lambda ax: len(ax.get_lines()))
     handles, labels = deepest.get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.suptitle("Feature rank of each hidden layer on the test set (dashed: test accuracy)", fontsize=11)
-    save(fig, outdir, name, dpi, written)
+    return fig
+
+
+def figures():
+    """[(file stem, figure function, its arguments after the sweep)] in the order written."""
+    return ([(f"phase_{y}_{x}", phase_map, (y, x)) for y, x in MAPS]
+            + [(f"delay_{y}_{x}", delay_map, (y, x)) for y, x in MAPS]
+            + [("curves_by_phase", curves_figure, ()), ("loss_vs_weight_norm", loss_figure, ()),
+               ("feature_rank", feature_rank_figure, ())])
+
+
+def write_figures(S, outdir, fmt="png", dpi=130):
+    """Every figure the file gives, as outdir/STEM.fmt; notes the skipped ones. The paths written."""
+    written = []
+    for stem, draw, args in figures():
+        name = f"{stem}.{fmt}"
+        try:
+            fig = draw(S, *args, name=name)
+        except Skip as e:
+            note(f"skipping {name}: {e}")
+            continue
+        path = os.path.join(outdir, name)
+        try:
+            fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        written.append(path)
+    return written
 
 
 # ---- main ---------------------------------------------------------------------------------------
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        """Bad flags: one line on stderr, exit 2."""
+        self.exit(2, f"{PROG}: {message} (see --help)\n")
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description=__doc__[__doc__.index("Writes"):].split("\nexit status")[0],
-                                epilog="exit status: 0 figures written; 2 bad input (missing file, not a "
-                                       "groksweep sweep file, bad flags)",
-                                usage="%(prog)s OUT.h5 -o DIR [--dpi N]")
+    p = ArgumentParser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=__doc__[__doc__.index("Writes"):].split("\nexit status")[0],
+                       epilog="exit status: 0 figures written; 2 bad input (missing file, not a "
+                              "groksweep sweep file, bad flags)",
+                       usage="%(prog)s OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N]")
     p.add_argument("file", metavar="OUT.h5", help="output of groksweep run")
-    p.add_argument("-o", "--outdir", metavar="DIR", required=True, help="directory for the PNG files")
-    p.add_argument("--dpi", type=int, default=130, metavar="N", help="resolution of the PNG files (default 130)")
+    p.add_argument("-o", "--outdir", metavar="DIR", required=True, help="directory for the figures")
+    p.add_argument("--format", choices=FORMATS, default="png", metavar="{png,pdf,svg}",
+                   help="file format of every figure (default png); the names keep their stems")
+    p.add_argument("--dpi", type=int, default=130, metavar="N",
+                   help="resolution of PNG files, and of the map images inside PDF and SVG files "
+                        "(default 130)")
     return p.parse_args(argv)
 
 
@@ -687,15 +900,8 @@ def main(argv):
         S.f.close()
         print(f"{PROG}: cannot create {args.outdir}: {e.strerror}", file=sys.stderr)
         return 2
-    written = []
     try:
-        for y, x in MAPS:
-            phase_map(S, y, x, args.outdir, args.dpi, written)
-        for y, x in MAPS:
-            delay_map(S, y, x, args.outdir, args.dpi, written)
-        curves_figure(S, args.outdir, args.dpi, written)
-        loss_figure(S, args.outdir, args.dpi, written)
-        feature_rank_figure(S, args.outdir, args.dpi, written)
+        written = write_figures(S, args.outdir, args.format, args.dpi)
     finally:
         S.f.close()
     for path in written:

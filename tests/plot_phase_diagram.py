@@ -4,19 +4,35 @@ usage: plot_phase_diagram.py GROKSWEEP WORKDIR
 
 - A sweep derived from data/sweep_tiny.json (data fraction, weight decay and
   init scale with 2-3 values, 2 seeds, 2 learning rates) runs with
-  `groksweep run` and the script writes every figure as a valid PNG.
+  `groksweep run` and the script writes every figure as a valid PNG, and with
+  --format pdf as valid PDFs of the same stems.
 - A file without the init_scale axis (and a single seed) skips the init scale
-  maps with a note and still writes the other figures.
+  maps with a note and still writes the other figures, as PNG and, with
+  --format svg, as SVG documents.
 - A file of a sweep in progress (points not run, one diverged), held open for
   writing by another process, still plots.
-- A missing file, an HDF5 file that is not a sweep's and a file that is not
-  HDF5 get one line on stderr and exit status 2.
+- A missing file, an HDF5 file that is not a sweep's, a file that is not HDF5
+  and bad flags (an unknown --format, a --dpi that is not a number) get one
+  line on stderr and exit status 2.
+- The figures themselves, built by the script's functions on the same files:
+  the curves figure has a log-scale loss axis beside each accuracy axis; with
+  2 seeds its lines are the median over the seeds of a grid cell, with a
+  min-max band, and with one seed there is no band; the loss-vs-weight-norm
+  points and trajectories have the colours of their phases, the phase maps'
+  colours; the delay maps write compact numbers that fit their cells at
+  5-7 points printed 3.4 inches wide, smaller on a 6 x 10 grid and none on a
+  30 x 40 grid (files in the output format written here, too big to run).
 """
+import contextlib
+import importlib.util
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import warnings
+import xml.etree.ElementTree as ET
 
 import h5py
 import matplotlib
@@ -24,6 +40,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 from harness import ENV, check, finish  # noqa: E402
 
 GROKSWEEP, WORKDIR = sys.argv[1:3]
@@ -31,14 +49,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "..", "results", "plot_phase_diagram.py")
 TINY = os.path.join(HERE, "data", "sweep_tiny.json")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
 MAPS = ["data_fraction_weight_decay", "init_scale_weight_decay"]
 ALL_FIGURES = ([f"phase_{m}.png" for m in MAPS] + [f"delay_{m}.png" for m in MAPS]
                + ["curves_by_phase.png", "loss_vs_weight_norm.png"])
+PHASE_NAMES = {1: "comprehension", 2: "grokking", 3: "memorization", 4: "confusion"}
 
 
-def plot(h5, outdir):
-    return subprocess.run([sys.executable, SCRIPT, h5, "-o", outdir], env=ENV, capture_output=True, text=True,
-                          timeout=300)
+def plot(h5, outdir, *flags):
+    return subprocess.run([sys.executable, SCRIPT, h5, "-o", outdir, *flags], env=ENV, capture_output=True,
+                          text=True, timeout=300)
+
+
+def as_format(names, ext):
+    return [name[:-len(".png")] + "." + ext for name in names]
 
 
 def check_png(path):
@@ -56,13 +80,54 @@ def check_png(path):
     check(float(image[..., :3].std()) > 0.05, f"{name} is not blank")
 
 
-def check_plot_run(result, outdir, expected, what):
+def check_pdf(path):
+    """A one-page PDF document: the signature, a page, the end-of-file marker."""
+    name = os.path.basename(path)
+    if not check(os.path.isfile(path), f"{name} was written"):
+        return
+    with open(path, "rb") as fh:
+        data = fh.read()
+    check(data.startswith(b"%PDF-"), f"{name} has the PDF signature: {data[:8]!r}")
+    check(data.rstrip().endswith(b"%%EOF"), f"{name} ends with %%EOF")
+    check(data.count(b"/Type /Page") - data.count(b"/Type /Pages") == 1, f"{name} has one page")
+    check(len(data) > 5000, f"{name} has content: {len(data)} bytes")
+
+
+def check_svg(path):
+    """An XML document whose root is an <svg> element of a plausible size, with drawn paths."""
+    name = os.path.basename(path)
+    if not check(os.path.isfile(path), f"{name} was written"):
+        return
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, f"{name} is XML: {e}")
+        return
+    check(root.tag == SVG_ROOT, f"{name} has an <svg> root element: {root.tag}")
+    width = float(root.get("width", "0").rstrip("pt"))
+    check(150 <= width <= 3000, f"{name} has a plausible width: {root.get('width')}")
+    paths = root.findall(".//{http://www.w3.org/2000/svg}path")
+    check(len(paths) > 20, f"{name} draws paths: {len(paths)}")
+
+
+CHECKS = {"png": check_png, "pdf": check_pdf, "svg": check_svg}
+
+
+def check_plot_run(result, outdir, expected, what, fmt="png"):
+    """Exit 0; the expected figures (named with fmt's extension) listed on stdout, written and
+    valid files of that format; only files of that format listed and written."""
+    expected = as_format(expected, fmt)
     check(result.returncode == 0, f"{what}: exit 0, got {result.returncode}: {result.stderr.strip()}")
     listed = result.stdout.split()
     for name in expected:
         path = os.path.join(outdir, name)
         check(path in listed, f"{what}: {name} is listed on stdout: {listed}")
-        check_png(path)
+        CHECKS[fmt](path)
+    check(all(p.endswith("." + fmt) for p in listed), f"{what}: only .{fmt} files listed: {listed}")
+    if os.path.isdir(outdir):
+        others = [n for n in os.listdir(outdir) if not n.endswith("." + fmt)]
+        check(not others, f"{what}: only .{fmt} files written: {others}")
+    return listed
 
 
 def derived_sweep():
@@ -127,6 +192,278 @@ def make_partial(path):
         f["status"][...], f["phase"][...] = status, phase
 
 
+def grid_file(path, ny, nx):
+    """A finished sweep's file of a ny x nx grid over data fraction x weight decay, one seed,
+    every point grokking with delays from 40 to 30000 steps: the variables the delay map reads."""
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = np.bytes_("groksweep-sweep")
+        f.attrs["format_version"] = np.int32(2)
+        axes = {"data_fraction": np.linspace(0.2, 0.8, ny), "weight_decay": np.round(np.geomspace(0.01, 10, nx), 3)}
+        for name, values in axes.items():
+            f[name] = values
+            f[name].make_scale(name)
+        delays = np.round(np.geomspace(40, 30000, ny * nx)).astype(np.int32).reshape(ny, nx)
+        data = {"status": np.ones((ny, nx), np.int8), "phase": np.full((ny, nx), 2, np.int8),
+                "train_acc_step_90": np.full((ny, nx), 100, np.int32), "test_acc_step_90": 100 + delays}
+        for name, values in data.items():
+            f[name] = values
+            for i, axis in enumerate(axes):
+                f[name].dims[i].attach_scale(f[axis])
+
+
+def read_only(path):
+    """Opened as the script opens files (without locking), which HDF5 needs of a file open twice."""
+    return h5py.File(path, "r", locking=False)
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("plot_phase_diagram_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stems(paths):
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in paths)
+
+
+def quiet_nanstats(curves):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
+
+
+def labelled_axes(fig, label):
+    return [ax for ax in fig.axes if ax.get_label() == label]
+
+
+def legend_entries(fig):
+    """{label: face colour as #rrggbb} of the figure's legend patches."""
+    out = {}
+    for legend in fig.legends:
+        handles = getattr(legend, "legend_handles", None) or legend.legendHandles
+        for handle, label in zip(handles, legend.get_texts()):
+            if hasattr(handle, "get_facecolor") and not hasattr(handle, "get_xdata"):
+                out[label.get_text()] = to_hex(handle.get_facecolor()[:3])
+    return out
+
+
+def legend_texts(fig):
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def check_curves(P, S, path):
+    """Loss (log) beside accuracy per phase; with 2 seeds, median lines over the cell's finished
+    seeds and a min-max band, compared with the file."""
+    fig = P.curves_figure(S)
+    fig.draw_without_rendering()
+    acc, loss = labelled_axes(fig, "accuracy"), labelled_axes(fig, "loss")
+    picks = P.curve_examples(S)
+    with read_only(path) as f:
+        status, phase = f["status"][...], f["phase"][...]
+        present = set(np.unique(phase[status == 1]).tolist()) & set(PHASE_NAMES)
+        check(len(picks) == len(present) >= 2, f"curves: one example per phase present {sorted(present)}: "
+                                               f"{[k for k, _, _ in picks]}")
+        check(len(acc) == len(loss) == len(picks), f"curves: an accuracy and a loss axis per phase: "
+                                                   f"{len(acc)}, {len(loss)}, {len(picks)}")
+        for a, lo in zip(acc, loss):
+            pa, pl = a.get_position(), lo.get_position()
+            check(lo.get_yscale() == "log", f"curves: loss axis on a log scale: {lo.get_yscale()}")
+            check(pl.x0 > pa.x1 and abs(pl.y0 - pa.y0) < 0.02 and abs(pl.y1 - pa.y1) < 0.02,
+                  f"curves: loss axis beside its accuracy axis: {pa.bounds} {pl.bounds}")
+        seed_axis = axis_names(f).index("seed")
+        widths = []
+        for (k, index, title), a, lo in zip(picks, acc, loss):
+            check(isinstance(index[seed_axis], slice), f"curves: {title!r} spans the seeds: {index}")
+            done = status[index] == 1
+            check(done.sum() >= 2 and (phase[index][done] == k).any(),
+                  f"curves: {title!r} has 2 finished seeds, one in the phase: {phase[index]}")
+            check(title.startswith(PHASE_NAMES[k]), f"curves: the title names the phase: {title!r}")
+            for ax, var in ((a, "acc"), (lo, "loss")):
+                for side in ("train", "test"):
+                    what = f"curves: {PHASE_NAMES[k]} {side} {var}"
+                    curves = f[f"curve_{side}_{var}"][index][done].astype(float)
+                    if var == "loss":
+                        curves[~(curves > 0)] = np.nan
+                    median, low, high = quiet_nanstats(curves)
+                    lines = [line for line in ax.get_lines() if line.get_label() == side]
+                    check(len(lines) == 1 and np.allclose(lines[0].get_ydata(), median, equal_nan=True),
+                          f"{what}: the line is the median over the seeds")
+                    bands = [c for c in ax.collections if isinstance(c, PolyCollection)
+                             and c.get_label().startswith(side)]
+                    if not check(len(bands) == 1, f"{what}: one band over the seeds: {len(bands)}"):
+                        continue
+                    ys = np.concatenate([p.vertices[:, 1] for p in bands[0].get_paths()])
+                    check(np.isclose(ys.max(), np.nanmax(high)) and np.isclose(ys.min(), np.nanmin(low)),
+                          f"{what}: the band spans the seeds' min to max: {ys.min()}..{ys.max()}, "
+                          f"{np.nanmin(low)}..{np.nanmax(high)}")
+                    if var == "acc":
+                        widths.append(np.nanmax(high - low))
+        check(max(widths, default=0) > 0.01, f"curves: the seeds differ, so the bands have width: {widths}")
+    n_seeds = len(S.coords["seed"])
+    check(any(f"min–max over {n_seeds} seeds" in t for t in legend_texts(fig)),
+          f"curves: the legend says the band is min–max over {n_seeds} seeds: {legend_texts(fig)}")
+    P.plt.close(fig)
+
+
+def check_curves_one_seed(P, S, path):
+    """One seed: the point's own curves, loss beside accuracy, no band."""
+    fig = P.curves_figure(S)
+    acc, loss = labelled_axes(fig, "accuracy"), labelled_axes(fig, "loss")
+    picks = P.curve_examples(S)
+    check(len(acc) == len(loss) == len(picks) >= 2, f"one seed: an accuracy and a loss axis per phase: "
+                                                    f"{len(acc)}, {len(loss)}, {len(picks)}")
+    bands = [c for ax in fig.axes for c in ax.collections if isinstance(c, PolyCollection)]
+    check(not bands, f"one seed: no band: {len(bands)}")
+    check(not any("min–max" in t for t in legend_texts(fig)), f"one seed: no band in the legend: "
+                                                            f"{legend_texts(fig)}")
+    with read_only(path) as f:
+        for (k, index, title), a, lo in zip(picks, acc, loss):
+            check(all(isinstance(i, (int, np.integer)) for i in index), f"one seed: {title!r} is one point")
+            for ax, var in ((a, "acc"), (lo, "loss")):
+                expected = f[f"curve_test_{var}"][index].astype(float)
+                if var == "loss":
+                    expected[~(expected > 0)] = np.nan
+                lines = [line for line in ax.get_lines() if line.get_label() == "test"]
+                check(len(lines) == 1 and np.allclose(lines[0].get_ydata(), expected, equal_nan=True),
+                      f"one seed: {PHASE_NAMES[k]} test {var} is the point's curve")
+    P.plt.close(fig)
+
+
+def check_loss_colours(P, S, path):
+    """Final losses and trajectories in the colours of their phases, as in the phase maps."""
+    phase_fig = P.phase_map(S, "data_fraction", "weight_decay")
+    map_colours = legend_entries(phase_fig)
+    P.plt.close(phase_fig)
+    check(all(name in map_colours for name in PHASE_NAMES.values()), f"phase map legend: {map_colours}")
+    fig = P.loss_figure(S)
+    loss_colours = legend_entries(fig)
+    with read_only(path) as f:
+        status, phase, norm = f["status"][...], f["phase"][...], f["final_weight_norm"][...]
+        done_phases = {PHASE_NAMES[p] for p in np.unique(phase[status == 1]) if p in PHASE_NAMES}
+        check({n: c for n, c in loss_colours.items() if n in PHASE_NAMES.values()}
+              == {n: map_colours[n] for n in done_phases},
+              f"loss vs norm: the legend has the finished runs' phases in the phase map's colours: "
+              f"{loss_colours}, {map_colours}")
+        for side in ("train", "test"):
+            loss = f[f"final_{side}_loss"][...]
+            ok = (status == 1) & np.isfinite(loss) & (loss > 0) & np.isfinite(norm)
+            expected = {}
+            for p in np.unique(phase[ok]):
+                expected[map_colours[PHASE_NAMES[p]]] = int((ok & (phase == p)).sum())
+            got = {}
+            for ax in labelled_axes(fig, f"final {side} loss"):
+                for c in ax.collections:
+                    if isinstance(c, PathCollection):
+                        faces = {to_hex(fc[:3]) for fc in c.get_facecolors()}
+                        check(len(faces) == 1, f"loss vs norm: one colour per group of points: {faces}")
+                        colour = to_hex(c.get_facecolors()[0][:3])
+                        got[colour] = got.get(colour, 0) + len(c.get_offsets())
+            check(len(expected) >= 2 and got == expected,
+                  f"loss vs norm: final {side} loss points coloured by phase: {got}, expected {expected}")
+        points = P.trajectory_points(S, P.examples(S))
+        check(len(points) >= 2, f"loss vs norm: trajectories drawn: {len(points)}")
+        for side in ("train", "test"):
+            axes = labelled_axes(fig, f"{side} loss trajectory")
+            if not check(len(axes) == 1, f"loss vs norm: a {side} loss trajectory axis: {len(axes)}"):
+                continue
+            ax = axes[0]
+            for label, index, _, _ in points:
+                colour = map_colours[PHASE_NAMES[int(phase[index])]]
+                lines = [line for line in ax.get_lines() if line.get_label() == label]
+                check(len(lines) == 1 and to_hex(lines[0].get_color()) == colour,
+                      f"loss vs norm: the {side} trajectory {label!r} has its phase's colour {colour}: "
+                      f"{[to_hex(line.get_color()) for line in lines]}")
+    P.plt.close(fig)
+
+
+def cell_numbers(P, S, path, what, name=None):
+    """The delay map's cell numbers, checked against the file: compact values of the median
+    delays, each inside its cell, within 5-7 points at a 3.4-inch print. Their printed sizes."""
+    fig = P.delay_map(S, "data_fraction", "weight_decay", **({"name": name} if name else {}))
+    scale = P.printed_scale(fig)
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.images]
+    texts = [t for ax in axes for t in ax.texts]
+    with read_only(path) as f:
+        names = axis_names(f)
+        train, test = f["train_acc_step_90"][...].astype(float), f["test_acc_step_90"][...].astype(float)
+        delay = np.where((f["status"][...] == 1) & (train >= 0) & (test >= 0), test - train, np.nan)
+    if "seed" in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            delay = np.nanmedian(delay, axis=names.index("seed"))
+    finite = delay[np.isfinite(delay)]
+    check(sum(np.ma.count(ax.images[0].get_array()) for ax in axes) == finite.size,
+          f"{what}: every delay has a coloured cell")
+    if texts:
+        check(sorted(t.get_text() for t in texts) == sorted(P.compact(v) for v in finite),
+              f"{what}: the cells hold the compact median delays: {sorted(t.get_text() for t in texts)[:8]}")
+    printed = []
+    for ax in axes:
+        ny, nx = ax.images[0].get_array().shape
+        box = ax.get_window_extent(renderer)
+        for t in ax.texts:
+            size = t.get_fontsize() * scale
+            printed.append(size)
+            extent = t.get_window_extent(renderer)
+            if not check(4.95 <= size <= 7.05, f"{what}: {t.get_text()!r} is {size:.2f} pt printed"):
+                break
+            if not check(extent.width <= box.width / nx and extent.height <= box.height / ny,
+                         f"{what}: {t.get_text()!r} fits its cell: {extent.width:.1f}x{extent.height:.1f} px "
+                         f"in {box.width / nx:.1f}x{box.height / ny:.1f}"):
+                break
+    P.plt.close(fig)
+    return printed, finite.size
+
+
+def check_delay_cells(P, S, path):
+    for value, expected in ((40, "40"), (999.6, "1k"), (1234, "1.2k"), (9960, "1e4"), (30000, "3e4"),
+                            (35000, "3.5e4"), (-1500, "\u22121.5k")):
+        check(P.compact(value) == expected, f"compact({value}) is {expected!r}: {P.compact(value)!r}")
+    small, n = cell_numbers(P, S, path, "delay map of the sweep")
+    check(len(small) == n > 0, f"delay map of the sweep: a number in each of the {n} cells: {len(small)}")
+    check(all(abs(size - 7) < 0.05 for size in small), f"delay map of the sweep: 7 pt printed: {small[:4]}")
+
+    medium_path = os.path.join(WORKDIR, "grid_6x10.h5")
+    grid_file(medium_path, 6, 10)
+    medium_sweep = P.Sweep(P.open_sweep(medium_path), medium_path)
+    medium, n = cell_numbers(P, medium_sweep, medium_path, "6 x 10 delay map")
+    medium_sweep.f.close()
+    check(len(medium) == n == 60, f"6 x 10 delay map: a number in each of the 60 cells: {len(medium)}")
+    check(bool(medium) and bool(small) and max(medium) < min(small) - 0.5,
+          f"6 x 10 delay map: smaller numbers than the sweep's: {medium[:1]} < {small[:1]}")
+
+    huge_path = os.path.join(WORKDIR, "grid_30x40.h5")
+    grid_file(huge_path, 30, 40)
+    huge_sweep = P.Sweep(P.open_sweep(huge_path), huge_path)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        huge, n = cell_numbers(P, huge_sweep, huge_path, "30 x 40 delay map", name="delay_30x40.png")
+    huge_sweep.f.close()
+    check(n == 1200 and not huge, f"30 x 40 delay map: colours only, no numbers: {len(huge)} of {n}")
+    check("delay_30x40.png: cells too small for legible numbers at a 3.4-inch width" in stderr.getvalue(),
+          f"30 x 40 delay map: a note on dropping the numbers: {stderr.getvalue().strip()}")
+
+
+def check_figures(out, one_seed):
+    """The figures as built by the script's functions."""
+    P = load_script()
+    S = P.Sweep(P.open_sweep(out), out)
+    try:
+        check_curves(P, S, out)
+        check_loss_colours(P, S, out)
+        check_delay_cells(P, S, out)
+    finally:
+        S.f.close()
+    S = P.Sweep(P.open_sweep(one_seed), one_seed)
+    try:
+        check_curves_one_seed(P, S, one_seed)
+    finally:
+        S.f.close()
+    P.plt.close("all")
+
+
 def main():
     shutil.rmtree(WORKDIR, ignore_errors=True)
     os.makedirs(WORKDIR)
@@ -140,9 +477,12 @@ def main():
     if run.returncode != 0:
         return
 
-    # The whole sweep: every figure.
+    # The whole sweep: every figure, as PNG and as PDF.
     outdir = os.path.join(WORKDIR, "plots")
-    check_plot_run(plot(out, outdir), outdir, ALL_FIGURES, "full sweep")
+    png = check_plot_run(plot(out, outdir), outdir, ALL_FIGURES, "full sweep")
+    outdir = os.path.join(WORKDIR, "plots_pdf")
+    pdf = check_plot_run(plot(out, outdir, "--format", "pdf"), outdir, ALL_FIGURES, "full sweep as PDF", "pdf")
+    check(stems(pdf) == stems(png), f"PDF: the same figures as PNG: {stems(pdf)}, {stems(png)}")
 
     # No init_scale axis, one seed: the init scale maps are skipped, the rest drawn.
     reduced = os.path.join(WORKDIR, "no_init_scale.h5")
@@ -158,6 +498,13 @@ def main():
             check(not os.path.exists(os.path.join(outdir, name)), f"no init_scale axis: {name} not written")
             check(f"skipping {name}: the file has no init_scale axis" in result.stderr,
                   f"no init_scale axis: a note on skipping {name}: {result.stderr.strip()}")
+    outdir = os.path.join(WORKDIR, "plots_no_init_scale_svg")
+    svg_result = plot(one_seed, outdir, "--format", "svg")
+    svg = check_plot_run(svg_result, outdir, expected, "no init_scale axis, as SVG", "svg")
+    check(stems(svg) == stems(result.stdout.split()), f"SVG: the same figures as PNG: {stems(svg)}")
+    for name in as_format([f for f in ALL_FIGURES if f not in expected], "svg"):
+        check(f"skipping {name}: the file has no init_scale axis" in svg_result.stderr,
+              f"no init_scale axis, as SVG: a note on skipping {name}: {svg_result.stderr.strip()}")
 
     # A sweep in progress whose file another process holds open for writing.
     partial = os.path.join(WORKDIR, "partial.h5")
@@ -182,11 +529,24 @@ def main():
         name = os.path.basename(path)
         check(result.returncode == 2, f"{name}: exit 2, got {result.returncode}")
         check(len(lines) == 1 and words in lines[0], f"{name}: one line saying {words!r}: {lines}")
+    for flags, words in ((["--format", "jpg"], ["--format", "'jpg'", "png", "pdf", "svg"]),
+                         (["--dpi", "high"], ["--dpi", "'high'"])):
+        result = plot(out, os.path.join(WORKDIR, "plots_bad"), *flags)
+        lines = result.stderr.strip().splitlines()
+        what = " ".join(flags)
+        check(result.returncode == 2, f"{what}: exit 2, got {result.returncode}")
+        check(len(lines) == 1 and all(w in lines[0] for w in words), f"{what}: one line naming {words}: {lines}")
+        check(result.stdout == "", f"{what}: nothing on stdout: {result.stdout!r}")
     check(not os.path.exists(os.path.join(WORKDIR, "plots_bad")), "bad input: no output directory made")
 
     result = subprocess.run([sys.executable, SCRIPT, "--help"], capture_output=True, text=True, timeout=60)
     check(result.returncode == 0 and "OUT.h5" in result.stdout and "phase_data_fraction_weight_decay.png"
           in result.stdout, "--help documents the usage and the files")
+    check("--format" in result.stdout and "png,pdf,svg" in result.stdout and "3.4 inches" in result.stdout,
+          "--help documents --format and the print width of cell numbers")
+
+    # The figures' contents.
+    check_figures(out, one_seed)
 
 
 main()
