@@ -1,7 +1,10 @@
 /* `groksweep validate SWEEP.json`: check a sweep file as `run` would, show
  * its grid and estimate its cost. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "point.h"
@@ -9,10 +12,14 @@
 #include "sweep.h"
 
 #define TIMING_STEPS 10
+/* --ranks: at most this many points trained whole, spread over the grid,
+ * within about PILOT_SECONDS, to learn how early stop shortens runs. */
+#define PILOT_POINTS 6
+#define PILOT_SECONDS 30.0
 
 static void print_validate_help(FILE *out) {
     fprintf(out,
-            "usage: groksweep validate SWEEP.json\n"
+            "usage: groksweep validate SWEEP.json [--ranks N]\n"
             "\n"
             "Check a sweep file exactly as `groksweep run` does before training, print the\n"
             "grid and estimate the cost (timing a few steps of the most expensive point).\n"
@@ -39,6 +46,12 @@ static void print_validate_help(FILE *out) {
             "sizes before anything is reported valid. An axis is a list\n"
             "of values, {\"linspace\": [a, b, n]}, {\"logspace\": [a, b, n]} (10^a .. 10^b),\n"
             "or, for seed, a count k meaning 0 .. k-1.\n"
+            "\n"
+            "--ranks N: also estimate the wall time on N ranks (one per core). A few points\n"
+            "spread over the grid (at most 6, within about 30 s) are trained whole, early\n"
+            "stop included, and their time against the flop estimate scales every point's;\n"
+            "points go to ranks most expensive first, as groksweep run hands them out. It\n"
+            "suggests a Slurm --time (the estimate x 1.5, at least 10 minutes).\n"
             "\n"
             "exit status: 0 valid; 1 a point needs more memory than this machine has\n"
             "available (or a data file cannot be read); 2 invalid (one line naming the JSON\n"
@@ -72,12 +85,106 @@ static void print_hours(const char *what, double seconds) {
         printf("%s %.1f h\n", what, seconds / 3600);
 }
 
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_costs_descending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* Slurm's --time text for seconds, rounded up to whole minutes. */
+static void slurm_time(double seconds, char *buf, size_t size) {
+    long minutes = (long)ceil(seconds / 60);
+    if (minutes >= 24 * 60)
+        snprintf(buf, size, "%ld-%02ld:%02ld:00", minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
+    else
+        snprintf(buf, size, "%02ld:%02ld:00", minutes / 60, minutes % 60);
+}
+
+/* --ranks: train a few points whole (spread over the grid), scale every
+ * point's flop estimate by their measured seconds per estimated second, and
+ * schedule the points most expensive first on `ranks` ranks, as the driver
+ * does. Prints the estimate and a Slurm --time. */
+static void estimate_ranks(const Sweep *sweep, const double *costs, double rate, int ranks) {
+    int pilots = sweep->n_points < PILOT_POINTS ? (int)sweep->n_points : PILOT_POINTS;
+    double measured = 0, predicted = 0;
+    int trained = 0;
+    char err[1024];
+    for (int k = 0; k < pilots && measured < PILOT_SECONDS; k++) {
+        long p = (long)(((double)k + 0.5) * (double)sweep->n_points / pilots);
+        RunConfig cfg;
+        RunResult run;
+        /* CPU time, not wall time: a busy machine does not inflate the estimate for an idle one */
+        double cpu_start = cpu_seconds();
+        if (sweep_point_config(sweep, p, &cfg, err, sizeof err) != 0 || train_run(&cfg, &run, NULL, err, sizeof err) != 0)
+            continue;
+        measured += cpu_seconds() - cpu_start;
+        predicted += costs[p] / rate;
+        trained++;
+        run_result_free(&run);
+    }
+    if (trained == 0 || predicted <= 0) {
+        printf("estimate on %d ranks skipped: no point could be trained here (%s)\n", ranks, err);
+        return;
+    }
+    double scale = measured / predicted;
+    double *order = malloc(sizeof *order * (size_t)sweep->n_points);
+    double *load = calloc((size_t)ranks, sizeof *load);
+    if (!order || !load) {
+        free(order);
+        free(load);
+        printf("estimate on %d ranks skipped: out of memory\n", ranks);
+        return;
+    }
+    memcpy(order, costs, sizeof *order * (size_t)sweep->n_points);
+    qsort(order, (size_t)sweep->n_points, sizeof *order, compare_costs_descending);
+    double all = 0;
+    for (long i = 0; i < sweep->n_points; i++) { /* each point to the rank that frees first */
+        int r = 0;
+        for (int q = 1; q < ranks; q++)
+            if (load[q] < load[r]) r = q;
+        double seconds = order[i] / rate * scale;
+        load[r] += seconds;
+        all += seconds;
+    }
+    double wall = 0;
+    for (int q = 0; q < ranks; q++)
+        if (load[q] > wall) wall = load[q];
+    free(order);
+    free(load);
+    printf("early stop: %d points trained whole took %.1f s of CPU, %.2f of the flop estimate's time\n", trained,
+           measured, scale);
+    char text[64];
+    snprintf(text, sizeof text, "estimated wall time on %d ranks:", ranks);
+    print_hours(text, wall);
+    print_hours("estimated core time:", all);
+    char limit[32];
+    slurm_time(wall * 1.5 > 600 ? wall * 1.5 : 600, limit, sizeof limit);
+    printf("slurm: sbatch --ntasks=%d --time=%s slurm/groksweep.sbatch SWEEP.json OUT.h5\n", ranks, limit);
+}
+
 int command_validate(int argc, char **argv) {
     const char *path = NULL;
+    long ranks = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_validate_help(stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--ranks") == 0) {
+            char *end = NULL;
+            const char *value = i + 1 < argc ? argv[++i] : "(missing)";
+            ranks = strtol(value, &end, 10);
+            if (end == value || *end || ranks < 1 || ranks > 1000000) {
+                fprintf(stderr, "groksweep validate: --ranks %s: the number of ranks must be an integer from 1 to "
+                                "1000000\n", value);
+                return EXIT_BAD_INPUT;
+            }
+            continue;
         }
         if (argv[i][0] == '-' || path) {
             fprintf(stderr, "groksweep validate: unexpected argument %s (usage: groksweep validate SWEEP.json)\n",
@@ -103,6 +210,12 @@ int command_validate(int argc, char **argv) {
     }
     double total = 0, largest = -1, largest_memory = -1;
     long largest_point = 0, memory_point = 0;
+    double *costs = ranks > 0 ? malloc(sizeof *costs * (size_t)sweep.n_points) : NULL;
+    if (ranks > 0 && !costs) {
+        fprintf(stderr, "groksweep validate: out of memory for %ld points\n", sweep.n_points);
+        sweep_free(&sweep);
+        return EXIT_ENVIRONMENT;
+    }
     for (long p = 0; p < sweep.n_points; p++) {
         RunConfig cfg;
         TaskLayout layout;
@@ -110,9 +223,11 @@ int command_validate(int argc, char **argv) {
             task_layout(&cfg.task, &layout, err, sizeof err) != 0) {
             fprintf(stderr, "groksweep validate: %s\n", err);
             sweep_free(&sweep);
+            free(costs);
             return EXIT_ENVIRONMENT;
         }
         double cost = run_cost_flops(&cfg, &layout), memory = run_memory_bytes(&cfg, &layout);
+        if (costs) costs[p] = cost;
         total += cost;
         if (cost > largest) largest = cost, largest_point = p;
         if (memory > largest_memory) largest_memory = memory, memory_point = p;
@@ -126,6 +241,7 @@ int command_validate(int argc, char **argv) {
                 "available on this machine; it would not be trained here\n",
                 path, label, largest_memory / (1 << 30), available / (1 << 30));
         sweep_free(&sweep);
+        free(costs);
         return EXIT_ENVIRONMENT;
     }
     printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
@@ -138,6 +254,10 @@ int command_validate(int argc, char **argv) {
            largest / 1e9);
     printf("memory: the largest point needs about %.3g GiB per rank (%s); %.3g GiB available here\n",
            largest_memory / (1 << 30), label, available / (1 << 30));
+    if (sweep.base.phase.delay_steps >= sweep.base.train.steps)
+        printf("warning: phase.delay_steps = %d is not below train.steps = %d, so no point can be called grokking "
+               "(test accuracy would have to cross the threshold %d steps after train accuracy)\n",
+               sweep.base.phase.delay_steps, sweep.base.train.steps, sweep.base.phase.delay_steps);
 
     /* time a few steps of the largest point to turn flops into seconds */
     RunConfig timing;
@@ -157,9 +277,11 @@ int command_validate(int argc, char **argv) {
         printf("measured: %.1f GFLOP/s on one core (%s kernel)\n", rate / 1e9, blas_core_name());
         print_hours("estimated time on one core:", total / rate);
         print_hours("with the largest point alone taking:", largest / rate);
+        if (ranks > 0 && rate > 0) estimate_ranks(&sweep, costs, rate, (int)ranks);
     } else {
         printf("timing skipped: %s\n", err);
     }
+    free(costs);
     sweep_free(&sweep);
     return 0;
 }

@@ -341,6 +341,35 @@ def extended_grid():
     check(all(open(out + s, "rb").read() == before[s] for s in before), "refused: output and journal untouched")
 
 
+def validate_estimate():
+    """validate --ranks N: an estimate from a few points trained whole, a Slurm --time; bad --ranks refused; a
+    phase.delay_steps at or over the step budget warned about."""
+    result = subprocess.run([GROKSWEEP, "validate", TINY, "--ranks", "2"], env=ENV, capture_output=True, text=True)
+    wall = re.search(r"^estimated wall time on 2 ranks: ([\d.]+) (s|min|h)$", result.stdout, re.M)
+    core = re.search(r"^estimated core time: ([\d.]+) (s|min|h)$", result.stdout, re.M)
+    check(result.returncode == 0 and wall and core and
+          re.search(r"^early stop: 6 points trained whole took .* of CPU", result.stdout, re.M) and
+          re.search(r"^slurm: sbatch --ntasks=2 --time=00:10:00 ", result.stdout, re.M),
+          f"validate --ranks 2: estimate, early stop and Slurm lines: {result.stdout[-500:]}")
+    if wall and core:
+        unit = {"s": 1, "min": 60, "h": 3600}
+        w, c = float(wall.group(1)) * unit[wall.group(2)], float(core.group(1)) * unit[core.group(2)]
+        check(c / 2 * 0.95 <= w <= c * 1.05, f"the 2-rank wall time ({w} s) lies between half the core time and all "
+                                             f"of it ({c} s)")
+    for value in ("0", "x"):
+        bad = subprocess.run([GROKSWEEP, "validate", TINY, "--ranks", value], env=ENV, capture_output=True, text=True)
+        check(bad.returncode == 2 and f"--ranks {value}" in bad.stderr, f"validate --ranks {value}: {bad.stderr!r}")
+    with open(TINY) as f:
+        sweep = json.load(f)
+    sweep["phase"]["delay_steps"] = sweep["train"]["steps"]
+    late = path("late_delay.json")
+    with open(late, "w") as f:
+        json.dump(sweep, f)
+    result = subprocess.run([GROKSWEEP, "validate", late], env=ENV, capture_output=True, text=True)
+    check(result.returncode == 0 and "warning: phase.delay_steps = 200 is not below train.steps = 200" in result.stdout,
+          f"a delay that no run can reach is warned about: {result.stdout[-300:]}")
+
+
 os.makedirs(WORKDIR, exist_ok=True)
 shipped_sweeps_validate()
 reference = ranks_agree()
@@ -356,5 +385,6 @@ bad_input(reference)
 one_blas_kernel(reference)
 progress_modes()
 extended_grid()
+validate_estimate()
 
 finish()
