@@ -8,9 +8,11 @@
  * with stdin from /dev/null, and every stop signal that arrives here is sent
  * on to it as SIGUSR1. If this process dies, the kernel sends mpiexec
  * SIGUSR1 too (PR_SET_PDEATHSIG), so the sweep never runs on unattended.
- * A stop that comes while mpiexec is still starting the ranks, before they
- * exist, reaches none of them (send it again); the ranks catch stop signals
- * from the first moment of their main(). */
+ * A SIGUSR1 that comes while mpiexec is still starting the ranks reaches
+ * none of them, so a stop also creates a file (GROKSWEEP_STOP_FILE, beside
+ * the output) that rank 0 looks for a few times a second; the ranks catch
+ * stop signals from the first moment of their main(). The file reaches rank
+ * 0 through the environment mpiexec passes to the ranks on this node. */
 #include "launch.h"
 
 #include <errno.h>
@@ -32,10 +34,32 @@
 #define MAX_LAUNCHER_WORDS 64
 
 static volatile sig_atomic_t launcher_pid = 0;
+/* Created on a stop, for rank 0 to find (GROKSWEEP_STOP_FILE): a SIGUSR1
+ * that reaches mpiexec before it has started the ranks is lost. */
+static char stop_file[PATH_MAX + 64];
 
 static void forward_stop(int sig) {
     (void)sig;
+    if (stop_file[0]) {
+        int fd = open(stop_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+    }
     if (launcher_pid > 0) kill((pid_t)launcher_pid, SIGUSR1);
+}
+
+/* The stop file's name: hidden beside the output (-o) of the run arguments,
+ * with this process's id, so that one left by a launcher that died is never
+ * taken for this one's. Empty when there is no -o. */
+static void name_stop_file(int argc, char **argv) {
+    stop_file[0] = '\0';
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            const char *out = argv[i + 1], *slash = strrchr(out, '/');
+            int dir = slash ? (int)(slash - out) + 1 : 0;
+            int n = snprintf(stop_file, sizeof stop_file, "%.*s.%s.stop-%ld", dir, out, slash ? slash + 1 : out,
+                             (long)getpid());
+            if (n < 0 || (size_t)n >= sizeof stop_file) stop_file[0] = '\0';
+        }
 }
 
 /* Split text (modified in place) at spaces and tabs into at most max words;
@@ -102,6 +126,11 @@ int launch_ranks(int n_ranks, int argc, char **argv) {
     child_argv[n++] = "run";
     for (int i = 0; i < argc; i++) child_argv[n++] = argv[i];
     child_argv[n] = NULL;
+    name_stop_file(argc, argv);
+    if (stop_file[0]) {
+        unlink(stop_file);
+        setenv("GROKSWEEP_STOP_FILE", stop_file, 1);
+    }
 
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -167,6 +196,7 @@ int launch_ranks(int n_ranks, int argc, char **argv) {
             status = 128 + WTERMSIG(wstatus);
         launcher_pid = 0;
     }
+    if (stop_file[0]) unlink(stop_file);
     free(launcher);
     free(child_argv);
     return status;

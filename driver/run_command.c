@@ -52,6 +52,26 @@ static volatile sig_atomic_t signal_received = 0;
 
 static void on_signal(int sig) { signal_received = sig; }
 
+/* Rank 0 under run --ranks: whether the launcher asked for a stop by
+ * creating GROKSWEEP_STOP_FILE (looked for at most every STOP_POLL_SECONDS);
+ * then the run stops as on a SIGUSR1. */
+static bool launcher_asked_stop(void) {
+    static const char *path = NULL;
+    static bool looked_up = false;
+    static double last_look = -1;
+    if (!looked_up) {
+        path = getenv("GROKSWEEP_STOP_FILE");
+        looked_up = true;
+    }
+    if (!path || !path[0]) return false;
+    double now = monotonic_seconds();
+    if (last_look >= 0 && now - last_look < STOP_POLL_SECONDS) return false;
+    last_look = now;
+    if (access(path, F_OK) != 0) return false;
+    signal_received = SIGUSR1;
+    return true;
+}
+
 static void install_signal_handlers(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -547,7 +567,7 @@ static void drive(Driver *d) {
                 progressed = true;
             }
         }
-        if (signal_received) begin_stop(d);
+        if (signal_received || launcher_asked_stop()) begin_stop(d);
         d->counts.running = count_running(d);
         progress_update(&d->progress, &d->counts, progressed && d->progress.terminal);
         if (!progressed) sleep_briefly();
@@ -802,7 +822,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
         goto out;
     }
     for (long p = 0; p < n; p++) {
-        if (signal_received) { /* a signal during the start of a large sweep: nothing is written yet */
+        if (signal_received || launcher_asked_stop()) { /* during the start of a large sweep: nothing written yet */
             fprintf(stderr, "groksweep run: interrupted before the output was touched\n");
             status = broadcast_status(EXIT_INTERRUPTED);
             goto out;
