@@ -113,7 +113,7 @@ static void estimate_ranks(const Sweep *sweep, const double *costs, double rate,
     int pilots = sweep->n_points < PILOT_POINTS ? (int)sweep->n_points : PILOT_POINTS;
     double measured = 0, predicted = 0;
     int trained = 0;
-    char err[1024];
+    char err[1024] = "";
     for (int k = 0; k < pilots && measured < PILOT_SECONDS; k++) {
         long p = (long)(((double)k + 0.5) * (double)sweep->n_points / pilots);
         RunConfig cfg;
