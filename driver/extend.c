@@ -45,7 +45,7 @@ int extend_output(const Sweep *sweep, const char *out_path, const char *journal_
                   const char *blas_core, char *err, size_t errlen) {
     uint64_t hash;
     long n_points;
-    if (journal_read_header(journal_path, &hash, &n_points) != 0 || hash == sweep->hash || !have_output)
+    if (journal_read_header(journal_path, &hash, &n_points, NULL, 0) != 0 || hash == sweep->hash || !have_output)
         return 0; /* nothing to extend: journal_open words what is wrong, if anything */
     char *text = old_sweep_text(out_path);
     Sweep old;

@@ -158,23 +158,11 @@ static int read_records(Journal *j, const char *path, const JournalHeader *heade
     return damaged > 0 ? rewrite_sound_records(j, path, header, n_points, result, err, errlen) : 0;
 }
 
-int journal_read_blas_core(const char *path, char *buf, size_t size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    JournalHeader found;
-    ssize_t n = read_full(fd, &found, sizeof found);
-    close(fd);
-    if (n != (ssize_t)sizeof found || memcmp(found.magic, HEADER_MAGIC, 8) != 0) return -1;
-    found.blas_core[sizeof found.blas_core - 1] = '\0';
-    snprintf(buf, size, "%s", found.blas_core);
-    return 0;
-}
-
 int journal_replace(const char *temp, const char *path) {
     return rename(temp, path) != 0 || sync_directory_of(path) != 0 ? -1 : 0;
 }
 
-int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points) {
+int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points, char *blas_core, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     JournalHeader found;
@@ -183,6 +171,8 @@ int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points) 
     if (n != (ssize_t)sizeof found || memcmp(found.magic, HEADER_MAGIC, 8) != 0) return -1;
     *sweep_hash = found.sweep_hash;
     *n_points = (long)found.n_points;
+    found.blas_core[sizeof found.blas_core - 1] = '\0';
+    if (blas_core) snprintf(blas_core, size, "%s", found.blas_core);
     return 0;
 }
 

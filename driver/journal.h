@@ -34,14 +34,11 @@ typedef void (*JournalVisit)(long point, const PointResult *result, void *contex
 int journal_open(Journal *journal, const char *path, uint64_t sweep_hash, long n_points, int n_eval, int n_rank_layers,
                  const char *blas_core, JournalVisit visit, void *context, char *err, size_t errlen);
 
-/* The sweep hash and point count in the header of the journal at path,
- * without opening it for writing. Returns 0, or -1 when it cannot be read
- * or is not a groksweep journal of this format. */
-int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points);
-
-/* The OpenBLAS kernel recorded in the header of the journal at path into
- * buf (size >= 32). Returns 0, or -1 as journal_read_header. */
-int journal_read_blas_core(const char *path, char *buf, size_t size);
+/* The sweep hash, point count and (when blas_core is not NULL, into its
+ * size >= 32 bytes) the OpenBLAS kernel in the header of the journal at
+ * path, without opening it for writing. Returns 0, or -1 when it cannot be
+ * read or is not a groksweep journal of this format. */
+int journal_read_header(const char *path, uint64_t *sweep_hash, long *n_points, char *blas_core, size_t size);
 
 /* Move the journal written at temp over path and fsync the directory, so
  * the replacement survives a crash. Returns 0, or -1 with errno set. */

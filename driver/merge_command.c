@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "check.h"
 #include "commands.h"
 #include "config.h"
 #include "journal.h"
@@ -122,37 +123,27 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The union sweep's text: the first input's config with each grid member
- * replaced by the union of the inputs' values (numbers ascending, strings
- * in order of appearance). NULL with a message on failure. */
+/* The union sweep's text: the first input's sweep with each grid member's
+ * value replaced by the union of the inputs' values (numbers ascending,
+ * exactly as written by config_format_real; strings in order of
+ * appearance). NULL with a message on failure. */
 static char *union_sweep_text(Input *inputs, int n, char *err, size_t errlen) {
     const Sweep *first = &inputs[0].sweep;
-    cJSON *root = cJSON_Parse(first->text);
-    const cJSON *grid = root ? cJSON_GetObjectItemCaseSensitive(root, "grid") : NULL;
-    size_t size = 1 << 16, used = 0;
-    char *text = malloc(size);
-    if (!grid || !text) {
-        snprintf(err, errlen, "%s: cannot read its sweep's grid", inputs[0].path);
-        cJSON_Delete(root);
-        free(text);
-        return NULL;
-    }
-    used += (size_t)snprintf(text, size, "{");
-    int a = 0;
-    for (const cJSON *member = grid->child; member; member = member->next, a++) {
-        const SweepAxis *axis = &first->axes[a];
+    long most = 0; /* values of the longest union axis, at most */
+    for (int a = 0; a < first->n_axes; a++) {
         long total = 0;
         for (int i = 0; i < n; i++) total += inputs[i].sweep.axes[a].length;
-        double *numbers = malloc(sizeof *numbers * (size_t)total);
-        const char **strings = malloc(sizeof *strings * (size_t)total);
-        if (!numbers || !strings) {
-            free(numbers);
-            free((void *)strings);
-            free(text);
-            cJSON_Delete(root);
-            snprintf(err, errlen, "out of memory for the union grid");
-            return NULL;
-        }
+        if (total > most) most = total;
+    }
+    ASSERT(most > 0); /* a sweep has axes, each with a value */
+    cJSON *root = cJSON_Parse(first->text), *grid = cJSON_CreateObject();
+    const cJSON *old_grid = root ? cJSON_GetObjectItemCaseSensitive(root, "grid") : NULL;
+    double *numbers = malloc(sizeof *numbers * (size_t)most);
+    const char **strings = malloc(sizeof *strings * (size_t)most);
+    bool ok = old_grid && grid && numbers && strings;
+    int a = 0;
+    for (const cJSON *member = old_grid ? old_grid->child : NULL; ok && member; member = member->next, a++) {
+        const SweepAxis *axis = &first->axes[a];
         long count = 0;
         for (int i = 0; i < n; i++) {
             const SweepAxis *other = &inputs[i].sweep.axes[a];
@@ -169,61 +160,33 @@ static char *union_sweep_text(Input *inputs, int n, char *err, size_t errlen) {
             }
         }
         if (axis->kind != AXIS_STRING) qsort(numbers, (size_t)count, sizeof *numbers, compare_doubles);
-        if (size - used < (size_t)count * 96 + strlen(member->string) + 16) {
-            size = 2 * size + (size_t)count * 96 + strlen(member->string) + 16;
-            char *grown = realloc(text, size);
-            if (!grown) {
-                free(numbers);
-                free((void *)strings);
-                free(text);
-                cJSON_Delete(root);
-                snprintf(err, errlen, "out of memory for the union grid");
-                return NULL;
-            }
-            text = grown;
+        cJSON *values = cJSON_CreateArray();
+        ok = values && cJSON_AddItemToObject(grid, member->string, values);
+        if (!ok) cJSON_Delete(values);
+        for (long j = 0; ok && j < count; j++) {
+            char number[64];
+            if (axis->kind == AXIS_REAL || axis->kind == AXIS_INT) config_format_real(numbers[j], number, sizeof number);
+            cJSON *item = axis->kind == AXIS_STRING ? cJSON_CreateString(strings[j])
+                          : axis->kind == AXIS_BOOL ? cJSON_CreateBool(numbers[j] != 0)
+                                                    : cJSON_CreateRaw(number); /* cJSON's printer can be one ulp off */
+            ok = item && cJSON_AddItemToArray(values, item);
+            if (!ok) cJSON_Delete(item);
         }
-        used += (size_t)snprintf(text + used, size - used, "%s\"%s\": [", a ? ", " : "", member->string);
-        for (long j = 0; j < count; j++) {
-            char value[64];
-            if (axis->kind == AXIS_STRING) {
-                cJSON *s = cJSON_CreateString(strings[j]);
-                char *printed = s ? cJSON_PrintUnformatted(s) : NULL;
-                used += (size_t)snprintf(text + used, size - used, "%s%s", j ? ", " : "", printed ? printed : "\"\"");
-                free(printed);
-                cJSON_Delete(s);
-                continue;
-            }
-            if (axis->kind == AXIS_BOOL)
-                snprintf(value, sizeof value, "%s", numbers[j] != 0 ? "true" : "false");
-            else
-                config_format_real(numbers[j], value, sizeof value);
-            used += (size_t)snprintf(text + used, size - used, "%s%s", j ? ", " : "", value);
-        }
-        used += (size_t)snprintf(text + used, size - used, "]");
-        free(numbers);
-        free((void *)strings);
     }
-    cJSON_Delete(root);
-    /* the base config's members, then the grid */
-    const char *base = first->base_json;
-    size_t base_len = strlen(base);
-    char *whole = malloc(base_len + used + 32);
-    if (!whole) {
-        free(text);
+    char *text = NULL;
+    if (ok && cJSON_ReplaceItemInObjectCaseSensitive(root, "grid", grid)) {
+        grid = NULL; /* root owns it */
+        text = cJSON_PrintUnformatted(root);
+    }
+    if (!text && old_grid)
         snprintf(err, errlen, "out of memory for the union grid");
-        return NULL;
-    }
-    bool empty = base_len <= 2;
-    snprintf(whole, base_len + used + 32, "%.*s%s\"grid\": %s}}", (int)(base_len - 1), base, empty ? "" : ", ", text);
-    free(text);
-    return whole;
-}
-
-static void iso_time_now(char *buf, size_t size) {
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    else if (!text)
+        snprintf(err, errlen, "%s: cannot read its sweep's grid", inputs[0].path);
+    cJSON_Delete(grid);
+    cJSON_Delete(root);
+    free(numbers);
+    free((void *)strings);
+    return text;
 }
 
 /* Read input i: its sweep from the file, its journal's header checked. */
@@ -242,8 +205,7 @@ static int read_input(Input *in, char *kernel, size_t kernel_size, char *err, si
     uint64_t hash;
     long n_points;
     snprintf(in->journal, sizeof in->journal, "%s.journal", in->path);
-    if (journal_read_header(in->journal, &hash, &n_points) != 0 ||
-        journal_read_blas_core(in->journal, kernel, kernel_size) != 0) {
+    if (journal_read_header(in->journal, &hash, &n_points, kernel, kernel_size) != 0) {
         snprintf(err, errlen, "%s: cannot read it as a groksweep journal, and the merge reads the finished points "
                               "from it", in->journal);
         return EXIT_BAD_INPUT;
@@ -387,7 +349,7 @@ int command_merge(int argc, char **argv) {
 
     /* the HDF5 file, from the merged journal, moved into place once whole */
     char created[32], command_line[512];
-    iso_time_now(created, sizeof created);
+    output_time_now(created, sizeof created);
     int used = snprintf(command_line, sizeof command_line, "groksweep merge");
     for (int i = 0; i < n && used > 0 && (size_t)used < sizeof command_line; i++)
         used += snprintf(command_line + used, sizeof command_line - (size_t)used, " %s", inputs[i].path);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <unistd.h>
 
@@ -770,6 +771,13 @@ fail:
     if (created) remove(path); /* half a file would read as a sweep with missing variables */
     free_output(out);
     return NULL;
+}
+
+void output_time_now(char *buf, size_t size) {
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
 }
 
 /* ---- writing --------------------------------------------------------------------------------- */

@@ -30,6 +30,9 @@ typedef struct {
     const char *command_line; /* the run's command, for CF "history"; NULL: "groksweep run" */
 } OutputProvenance;
 
+/* The current time as OutputProvenance.created wants it ("2026-11-23T09:30:05Z"). */
+void output_time_now(char *buf, size_t size);
+
 /* The layout's version (root attribute format_version). 2: text attributes
  * fixed-length, CF attributes, crossings' fill -1, grokking_delay_*. */
 #define OUTPUT_FORMAT_VERSION 2

@@ -310,13 +310,6 @@ static void rebuild_visit(long point, const PointResult *result, void *context) 
     if (!d->finished[point]) count_finished(d, point, result);
 }
 
-static void iso_time_now(char *buf, size_t size) {
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
-}
-
 /* Human text for a byte count: "512 kB", "3.4 MB", "2.1 GB". */
 static void format_bytes(double bytes, char *buf, size_t size) {
     if (bytes < 1e6)
@@ -405,7 +398,7 @@ static int prepare_output(Driver *d, bool force) {
     int space = check_free_space(d, have_output, journal_path);
     if (space != 0) return space;
     char created[32];
-    iso_time_now(created, sizeof created);
+    output_time_now(created, sizeof created);
     OutputProvenance provenance = {GROKSWEEP_VERSION, blas_config(), blas_core_name(), d->n_ranks, created,
                                    getenv("SLURM_JOB_ID"), d->command_line};
     /* the lock is held: a temporary file of this output's name is a crashed run's, never another's */
