@@ -596,9 +596,10 @@ fail:
  * seed". */
 static void describe_sweep(const Sweep *sweep, char *buf, size_t size) {
     const TaskConfig *task = &sweep->base.task;
-    int used = task->kind == TASK_ARITHMETIC
-                   ? snprintf(buf, size, "grokking phase diagram of %s mod %d over ",
-                              operation_name(task->arithmetic.op), task->arithmetic.p)
+    char described[160];
+    task_describe(task, described, sizeof described);
+    int used = task_is_algebraic(task->kind)
+                   ? snprintf(buf, size, "grokking phase diagram of %s over ", described)
                    : snprintf(buf, size, "grokking phase diagram of task %s over ", task_kind_name(task->kind));
     for (int a = 0; a < sweep->n_axes && used >= 0 && (size_t)used < size; a++)
         used += snprintf(buf + used, size - (size_t)used, "%s%s", a ? " x " : "", sweep->axes[a].name);

@@ -18,6 +18,8 @@
 #include "optimizer.h"
 #include "rng.h"
 #include "task.h"
+#include "ticket.h"
+#include "weights_file.h"
 
 #define EVAL_CHUNK 4096 /* evaluation batch when training in small minibatches */
 
@@ -49,7 +51,11 @@ const char *blas_kernel_hint(void) {
 
 /* The fields that decide the model's parameter shapes, as text. The token
  * MLP on "a b" and the transformer on "a b =" keep the key they had when
- * they were the only models, so their initial weights stay the same. */
+ * they were the only models, so their initial weights stay the same; the
+ * transformer's later options (post-LN, final LayerNorm, positions,
+ * attention biases) are appended only when they differ from the model
+ * before them (pre-LN with final LN, or no LN at all; learned positions; no
+ * attention biases). */
 static void model_structure_key(const ModelConfig *m, const ExampleShape *shape, char *key, size_t size) {
     int p = shape->n_outputs;
     bool pair = shape->seq_len == 2 && shape->vocab == p, equals = shape->seq_len == 3 && shape->vocab == p + 1;
@@ -62,12 +68,21 @@ static void model_structure_key(const ModelConfig *m, const ExampleShape *shape,
                  m->embed_dim, m->bias);
     else if (equals)
         snprintf(key, size, "transformer p=%d n_layers=%d d_model=%d n_heads=%d d_mlp=%d layernorm=%d bias=%d", p,
-                 m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm, m->bias);
+                 m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm != LAYERNORM_NONE, m->bias);
     else
         snprintf(key, size,
                  "transformer seq_len=%d vocab=%d outputs=%d n_layers=%d d_model=%d n_heads=%d d_mlp=%d layernorm=%d "
                  "bias=%d",
-                 shape->seq_len, shape->vocab, p, m->n_layers, m->d_model, m->n_heads, m->d_mlp, m->layernorm, m->bias);
+                 shape->seq_len, shape->vocab, p, m->n_layers, m->d_model, m->n_heads, m->d_mlp,
+                 m->layernorm != LAYERNORM_NONE, m->bias);
+    if (m->kind != MODEL_TRANSFORMER) return;
+    size_t used = strlen(key);
+    if (m->layernorm == LAYERNORM_POST && used < size) used += (size_t)snprintf(key + used, size - used, " post_ln=1");
+    if (m->final_layernorm != (m->layernorm == LAYERNORM_PRE) && used < size)
+        used += (size_t)snprintf(key + used, size - used, " final_layernorm=%d", m->final_layernorm);
+    if (m->positions != POSITIONS_LEARNED && used < size)
+        used += (size_t)snprintf(key + used, size - used, " positions=%s", position_kind_name(m->positions));
+    if (m->attention_bias && used < size) snprintf(key + used, size - used, " attention_bias=1");
 }
 
 /* The key of the task's split, subset or draw: what its examples depend on
@@ -75,6 +90,7 @@ static void model_structure_key(const ModelConfig *m, const ExampleShape *shape,
 static void split_key(const TaskConfig *task, int seed, char *key, size_t size) {
     switch (task->kind) {
     case TASK_ARITHMETIC:
+    case TASK_S5: /* S5's operations have names of their own, so its keys differ from every x op y mod p */
         snprintf(key, size, "split op=%s p=%d seed=%d", operation_name(task->arithmetic.op), task->arithmetic.p, seed);
         return;
     case TASK_IMAGES: snprintf(key, size, "split images seed=%d", seed); return;
@@ -94,7 +110,7 @@ void run_seeds(const RunConfig *cfg, const ExampleShape *shape, RunSeeds *seeds)
     model_structure_key(&cfg->model, shape, structure, sizeof structure);
     snprintf(key, sizeof key, "init %s seed=%d", structure, cfg->train.seed);
     seeds->init = hash_string(key);
-    if (cfg->task.kind == TASK_ARITHMETIC)
+    if (task_is_algebraic(cfg->task.kind))
         snprintf(key, sizeof key, "batches split=%016llx data_fraction=%.17g batch_size=%d seed=%d",
                  (unsigned long long)seeds->split, cfg->task.arithmetic.data_fraction, cfg->train.batch_size,
                  cfg->train.seed);
@@ -201,13 +217,17 @@ double batch_gradient(Model *model, LossKind loss, double tolerance, const Examp
     if (isfinite(mean)) {
         model_zero_grad(model);
         model_backward(model, doutputs, batch);
+        model_mask_grads(model);
     }
     return mean;
 }
 
 void update_step(Optimizer *opt, Model *model, double target_norm) {
     optimizer_step(opt, model->params, model->grads);
-    if (target_norm > 0) params_rescale_to_norm(model->params, model->table.total, target_norm);
+    if (target_norm > 0) {
+        params_rescale_to_norm(model->params, model->table.total, target_norm);
+        model_mask_params(model); /* a masked 0 times an overflowing factor would be NaN */
+    }
 }
 
 /* The largest batch the run's model must take: the training batch, or when
@@ -245,9 +265,94 @@ static void restore_subnormals(unsigned saved) {
 #endif
 }
 
-/* train_run with subnormals already flushed. */
-static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err,
-                             size_t errlen) {
+void run_weights_free(RunWeights *weights) {
+    free(weights->initial);
+    free(weights->final);
+    weights->initial = weights->final = NULL;
+}
+
+int run_param_table(const RunConfig *cfg, RunWeights *weights, char *err, size_t errlen) {
+    memset(weights, 0, sizeof *weights);
+    TaskLayout layout;
+    if (task_layout(&cfg->task, &layout, err, errlen) != 0) return -1;
+    Model model;
+    int rc = model_create(&model, &cfg->model, &layout.shape, 1);
+    weights->table = model.table;
+    model_free(&model);
+    if (rc != 0)
+        return error_format(err, errlen, "out of memory for the model (model.kind = %s)",
+                            model_kind_name(cfg->model.kind));
+    model_structure_key(&cfg->model, &layout.shape, weights->structure, sizeof weights->structure);
+    return 0;
+}
+
+/* Buffers for a run's initial and final parameters (weights->table.total
+ * each). Returns 0, or -1 if memory runs out (weights then safe to free). */
+static int run_weights_alloc(RunWeights *weights) {
+    weights->initial = malloc(sizeof(real) * weights->table.total);
+    weights->final = malloc(sizeof(real) * weights->table.total);
+    return weights->initial && weights->final ? 0 : -1;
+}
+
+int ticket_check_source(const RunConfig *cfg, char *err, size_t errlen) {
+    if (!ticket_active(&cfg->ticket) || cfg->ticket.source != TICKET_SOURCE_FILE) return 0;
+    RunWeights dense;
+    if (run_param_table(cfg, &dense, err, errlen) != 0) return -1;
+    int rc = run_weights_alloc(&dense) != 0
+                 ? error_format(err, errlen, "out of memory reading %s", cfg->ticket.weights)
+                 : weights_file_read(cfg->ticket.weights, &dense.table, dense.initial, dense.final, err, errlen);
+    run_weights_free(&dense);
+    return rc;
+}
+
+static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, RunWeights *weights,
+                             char *err, size_t errlen);
+
+/* Turn the freshly initialized model of a ticket run into the ticket or
+ * its control (ticket_start), from the dense run ticket.source names:
+ * trained here first, stopped by hooks' should_stop (then *interrupted),
+ * or read from ticket.weights. Returns 0, or -1 with a message. */
+static int ticket_setup(const RunConfig *cfg, Model *model, const RunHooks *hooks, bool *interrupted, char *err,
+                        size_t errlen) {
+    *interrupted = false;
+    RunWeights dense;
+    memset(&dense, 0, sizeof dense);
+    if (cfg->ticket.source == TICKET_SOURCE_TRAIN) {
+        RunConfig source = *cfg;
+        source.ticket.kept_fraction = 1;
+        source.train.steps = cfg->ticket.source_steps;
+        source.train.eval_every = cfg->ticket.source_steps; /* evaluation does not change training */
+        source.train.early_stop_patience = 0;
+        source.train.feature_rank = false;
+        RunHooks stop_only = {.should_stop = hooks ? hooks->should_stop : NULL, .context = hooks ? hooks->context : NULL};
+        RunResult run;
+        if (train_run_flushed(&source, &run, &stop_only, &dense, err, errlen) != 0) return -1;
+        *interrupted = run.status == RUN_INTERRUPTED;
+        run_result_free(&run);
+        if (*interrupted) return 0;
+    } else {
+        dense.table = model->table;
+        if (run_weights_alloc(&dense) != 0) {
+            run_weights_free(&dense);
+            return error_format(err, errlen, "out of memory reading %s", cfg->ticket.weights);
+        }
+        if (weights_file_read(cfg->ticket.weights, &model->table, dense.initial, dense.final, err, errlen) != 0) {
+            run_weights_free(&dense);
+            return -1;
+        }
+    }
+    ASSERT(dense.table.total == model->table.total);
+    int rc = ticket_start(model, &cfg->ticket, dense.initial, dense.final);
+    run_weights_free(&dense);
+    if (rc != 0)
+        return error_format(err, errlen, "out of memory pruning the ticket (%zu parameters)", model->table.total);
+    return 0;
+}
+
+/* train_run_keep_weights with subnormals already flushed; weights may be
+ * NULL. */
+static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, RunWeights *weights,
+                             char *err, size_t errlen) {
     double start_time = now_seconds();
     memset(result, 0, sizeof *result);
     crossings_init(&result->crossings);
@@ -263,6 +368,24 @@ static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunH
     if (run_setup(&s.setup, cfg, model_batch_rows(cfg, &layout, batch), err, errlen) != 0) return -1;
     result->seeds = s.setup.seeds;
     Model *model = &s.setup.model;
+    if (ticket_active(&cfg->ticket)) {
+        bool source_interrupted;
+        if (ticket_setup(cfg, model, hooks, &source_interrupted, err, errlen) != 0) {
+            run_state_free(&s);
+            return -1;
+        }
+        if (source_interrupted) {
+            run_state_free(&s);
+            result->status = RUN_INTERRUPTED;
+            return 0;
+        }
+    }
+    if (weights) {
+        weights->table = model->table;
+        model_structure_key(&cfg->model, &layout.shape, weights->structure, sizeof weights->structure);
+        if (run_weights_alloc(weights) != 0) goto out_of_memory;
+        memcpy(weights->initial, model->params, sizeof(real) * model->table.total);
+    }
     const Examples *train = &s.setup.data.train, *test = &s.setup.data.test;
     ASSERT(train->n == layout.n_train && test->n == layout.n_test);
     if (optimizer_create(&s.optimizer, &cfg->optimizer, model->table.total) != 0) goto out_of_memory;
@@ -346,11 +469,13 @@ static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunH
                              : phase_classify(result->crossings.train_phase_step,
                                               result->crossings.test_phase_step, cfg->phase.delay_steps);
     result->ms_per_step = result->steps_run > 0 ? 1e3 * train_seconds / result->steps_run : 0;
+    if (weights) memcpy(weights->final, model->params, sizeof(real) * model->table.total);
     run_state_free(&s);
     result->wall_seconds = now_seconds() - start_time;
     return 0;
 
 out_of_memory:
+    if (weights) run_weights_free(weights);
     run_state_free(&s);
     run_result_free(result);
     return error_format(err, errlen, "out of memory while setting up the run (model.kind = %s, %zu parameters)",
@@ -358,9 +483,16 @@ out_of_memory:
 }
 
 int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, char *err, size_t errlen) {
+    return train_run_keep_weights(cfg, result, hooks, NULL, err, errlen);
+}
+
+int train_run_keep_weights(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, RunWeights *weights,
+                           char *err, size_t errlen) {
+    if (weights) memset(weights, 0, sizeof *weights);
     unsigned saved_csr = flush_subnormals();
-    int rc = train_run_flushed(cfg, result, hooks, err, errlen);
+    int rc = train_run_flushed(cfg, result, hooks, weights, err, errlen);
     restore_subnormals(saved_csr);
+    if (rc == 0 && weights && result->status == RUN_INTERRUPTED) run_weights_free(weights);
     return rc;
 }
 

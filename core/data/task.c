@@ -9,7 +9,8 @@
 static const char *const task_kind_names[TASK_KIND_COUNT] = {[TASK_ARITHMETIC] = "arithmetic",
                                                              [TASK_IMAGES] = "images",
                                                              [TASK_TEACHER_STUDENT] = "teacher_student",
-                                                             [TASK_CARVALHO] = "carvalho"};
+                                                             [TASK_CARVALHO] = "carvalho",
+                                                             [TASK_S5] = "s5"};
 
 const char *task_kind_name(TaskKind kind) {
     ASSERT((unsigned)kind < (unsigned)TASK_KIND_COUNT);
@@ -19,8 +20,14 @@ const char *task_kind_name(TaskKind kind) {
 void task_describe(const TaskConfig *task, char *buf, size_t size) {
     switch (task->kind) {
     case TASK_ARITHMETIC:
-        snprintf(buf, size, "%s mod %d", operation_name(task->arithmetic.op), task->arithmetic.p);
+    case TASK_S5: {
+        const ArithmeticConfig *arith = &task->arithmetic;
+        int used = task->kind == TASK_S5 ? snprintf(buf, size, "%s in S5", operation_name(arith->op))
+                                         : snprintf(buf, size, "%s mod %d", operation_name(arith->op), arith->p);
+        if (arith->concealed_bits > 0 && used >= 0 && (size_t)used < size)
+            snprintf(buf + used, size - (size_t)used, ", %d concealed bits", arith->concealed_bits);
         return;
+    }
     case TASK_IMAGES:
         snprintf(buf, size, "images of %s, %d training examples (%s)", task->images.train_images, task->train_size,
                  task->images.subset == SUBSET_FIRST ? "the first ones" : "a random subset");
@@ -43,6 +50,7 @@ int task_layout(const TaskConfig *task, TaskLayout *layout, char *err, size_t er
     memset(layout, 0, sizeof *layout);
     switch (task->kind) {
     case TASK_ARITHMETIC:
+    case TASK_S5:
         layout->shape = arithmetic_shape(&task->arithmetic);
         layout->n_train = arithmetic_train_count(&task->arithmetic);
         layout->n_test = arithmetic_pair_count(&task->arithmetic) - layout->n_train;
@@ -85,9 +93,10 @@ double task_tolerance(const TaskConfig *task) { return task->kind == TASK_TEACHE
 int task_dataset(Dataset *ds, const TaskConfig *task, uint64_t seed, char *err, size_t errlen) {
     switch (task->kind) {
     case TASK_ARITHMETIC:
+    case TASK_S5:
         if (arithmetic_dataset(ds, &task->arithmetic, seed) == 0) return 0;
-        return error_format(err, errlen, "out of memory building the split of %d pairs (task.p = %d)",
-                            arithmetic_pair_count(&task->arithmetic), task->arithmetic.p);
+        return error_format(err, errlen, "out of memory building the split of %d pairs (task.kind = %s)",
+                            arithmetic_pair_count(&task->arithmetic), task_kind_name(task->kind));
     case TASK_IMAGES:
         return images_dataset(ds, &task->images, task->train_size, task->test_size, seed, err, errlen);
     case TASK_TEACHER_STUDENT:

@@ -1,12 +1,13 @@
 /* A task: where a run's training and test examples come from.
  *
  *   arithmetic       x op y mod p as token sequences (Power et al. 2022)
+ *   s5               compositions of permutations of 5 elements (Power et al. 2022)
  *   images           images and labels from IDX files (Omnigrok's MNIST)
  *   teacher_student  regression on a random teacher MLP (Omnigrok)
  *   carvalho         Gaussian subclasses with an imbalance f (Carvalho et al. 2025)
  *
- * The arithmetic task's training set is a data fraction of all pairs; the
- * others take a training-set size. */
+ * The algebraic tasks' (arithmetic, s5) training set is a data fraction of
+ * all pairs; the others take a training-set size. */
 #ifndef GROKSWEEP_TASK_H
 #define GROKSWEEP_TASK_H
 
@@ -20,11 +21,15 @@
 #include "images.h"
 #include "teacher_student.h"
 
-typedef enum { TASK_ARITHMETIC, TASK_IMAGES, TASK_TEACHER_STUDENT, TASK_CARVALHO, TASK_KIND_COUNT } TaskKind;
+typedef enum { TASK_ARITHMETIC, TASK_IMAGES, TASK_TEACHER_STUDENT, TASK_CARVALHO, TASK_S5, TASK_KIND_COUNT } TaskKind;
+
+/* True for the tasks of binary operations on a finite set, whose examples
+ * are equations split by a data fraction (TaskConfig.arithmetic). */
+static inline bool task_is_algebraic(TaskKind kind) { return kind == TASK_ARITHMETIC || kind == TASK_S5; }
 
 typedef struct {
     TaskKind kind;
-    ArithmeticConfig arithmetic;
+    ArithmeticConfig arithmetic; /* arithmetic and s5 */
     int train_size;   /* images, teacher_student, carvalho: training-set size N */
     int test_size;    /* images (0 = the whole test pool), teacher_student, carvalho */
     ImagesConfig images;
@@ -35,7 +40,7 @@ typedef struct {
 /* JSON name of a task kind ("arithmetic", "images", ...). */
 const char *task_kind_name(TaskKind kind);
 
-/* One line describing the task for people: "x+y mod 59", "images of
+/* One line describing the task for people: "x+y mod 59", "x.y in S5", "images of
  * /path/train.gz, 1000 training examples (first)", ... */
 void task_describe(const TaskConfig *task, char *buf, size_t size);
 

@@ -40,8 +40,12 @@ _Static_assert(sizeof(ModelKind) == sizeof(int), "ModelKind must be int-sized");
 _Static_assert(sizeof(InputKind) == sizeof(int), "InputKind must be int-sized");
 _Static_assert(sizeof(Activation) == sizeof(int), "Activation must be int-sized");
 _Static_assert(sizeof(InitKind) == sizeof(int), "InitKind must be int-sized");
+_Static_assert(sizeof(LayerNormPlacement) == sizeof(int), "LayerNormPlacement must be int-sized");
+_Static_assert(sizeof(PositionKind) == sizeof(int), "PositionKind must be int-sized");
 _Static_assert(sizeof(LossKind) == sizeof(int), "LossKind must be int-sized");
 _Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind must be int-sized");
+_Static_assert(sizeof(TicketControl) == sizeof(int), "TicketControl must be int-sized");
+_Static_assert(sizeof(TicketSource) == sizeof(int), "TicketSource must be int-sized");
 
 /* Name lookups by int, one per enum field of the table; each module owns
  * the names of its own enums. */
@@ -55,6 +59,27 @@ static const char *activation_name_of(int value) { return activation_name((Activ
 static const char *loss_name_of(int value) { return loss_name((LossKind)value); }
 static const char *optimizer_name_of(int value) { return optimizer_name((OptimizerKind)value); }
 static const char *init_kind_name_of(int value) { return init_kind_name((InitKind)value); }
+static const char *layernorm_name_of(int value) { return layernorm_placement_name((LayerNormPlacement)value); }
+static const char *positions_name_of(int value) { return position_kind_name((PositionKind)value); }
+static const char *ticket_control_name_of(int value) { return ticket_control_name((TicketControl)value); }
+static const char *ticket_source_name_of(int value) { return ticket_source_name((TicketSource)value); }
+
+static const char *const ticket_control_names[TICKET_CONTROL_COUNT] = {[TICKET_CONTROL_TICKET] = "ticket",
+                                                                       [TICKET_CONTROL_NORM_MATCHED] = "norm_matched"};
+static const char *const ticket_source_names[TICKET_SOURCE_COUNT] = {[TICKET_SOURCE_TRAIN] = "train",
+                                                                     [TICKET_SOURCE_FILE] = "file"};
+
+const char *ticket_control_name(TicketControl control) {
+    ASSERT((unsigned)control < (unsigned)TICKET_CONTROL_COUNT);
+    return ticket_control_names[control];
+}
+
+const char *ticket_source_name(TicketSource source) {
+    ASSERT((unsigned)source < (unsigned)TICKET_SOURCE_COUNT);
+    return ticket_source_names[source];
+}
+
+bool ticket_active(const TicketConfig *ticket) { return ticket->kept_fraction < 1; }
 
 /* Debian's dataset-fashion-mnist package: the default image files. */
 #define FASHION_MNIST "/usr/share/datasets/fashion-mnist/"
@@ -75,6 +100,7 @@ typedef enum {
     F_TASK_P,
     F_TASK_DATA_FRACTION,
     F_TASK_SEQUENCE,
+    F_TASK_CONCEALED_BITS,
     F_TASK_TRAIN_SIZE,
     F_TASK_TEST_SIZE,
     F_TASK_TRAIN_IMAGES,
@@ -100,8 +126,11 @@ typedef enum {
     F_MODEL_N_HEADS,
     F_MODEL_D_MLP,
     F_MODEL_LAYERNORM,
+    F_MODEL_FINAL_LAYERNORM,
+    F_MODEL_POSITIONS,
     F_MODEL_ACTIVATION,
     F_MODEL_BIAS,
+    F_MODEL_ATTENTION_BIAS,
     F_MODEL_INIT_KIND,
     F_MODEL_INIT_STD,
     F_MODEL_INIT_SCALE,
@@ -124,6 +153,11 @@ typedef enum {
     F_TRAIN_FEATURE_RANK_SAMPLES,
     F_PHASE_THRESHOLD,
     F_PHASE_DELAY_STEPS,
+    F_TICKET_KEPT_FRACTION,
+    F_TICKET_CONTROL,
+    F_TICKET_SOURCE,
+    F_TICKET_SOURCE_STEPS,
+    F_TICKET_WEIGHTS,
     FIELD_COUNT
 } FieldId;
 
@@ -136,6 +170,7 @@ typedef struct {
     bool min_open, max_open;      /* bound excluded (an infinite max is always excluded) */
     const char *(*name_of)(int);  /* TYPE_ENUM: JSON name of each value 0 .. n_names-1 */
     int n_names;
+    bool accepts_bool;            /* TYPE_ENUM: JSON false and true also read, as the values 0 and 1 */
     double default_value;         /* number, 0/1 for bool, enum value; first of a pair */
     double default_second;        /* TYPE_REAL_PAIR: second default */
     const char *default_note;     /* kind-dependent default, described for config_help() */
@@ -157,6 +192,7 @@ typedef struct {
 #define ADAMW_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_ADAMW
 #define SGD_ONLY .selector = F_OPTIMIZER_KIND, .selector_mask = 1u << OPT_SGD
 #define ARITHMETIC_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_ARITHMETIC
+#define ALGEBRAIC_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_ARITHMETIC | 1u << TASK_S5
 #define IMAGES_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_IMAGES
 #define TEACHER_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_TEACHER_STUDENT
 #define CARVALHO_ONLY .selector = F_TASK_KIND, .selector_mask = 1u << TASK_CARVALHO
@@ -169,21 +205,30 @@ typedef struct {
 static const Field fields[FIELD_COUNT] = {
     [F_TASK_KIND] = {"task.kind", ENUM_OF(task_kind_name_of, TASK_KIND_COUNT), MEMBER(task.kind),
                      .default_value = TASK_ARITHMETIC,
-                     .help = "Where the examples come from: x op y mod p, images from IDX files, a random teacher "
-                             "MLP (regression), or Carvalho et al.'s Gaussian subclasses."},
+                     .help = "Where the examples come from: x op y mod p, compositions of permutations in S5 "
+                             "(s5), images from IDX files, a random teacher MLP (regression), or Carvalho et al.'s "
+                             "Gaussian subclasses."},
     [F_TASK_OP] = {"task.op", ENUM_OF(operation_name_of, OP_COUNT), MEMBER(task.arithmetic.op),
-                   .default_value = OP_ADD, ARITHMETIC_ONLY,
-                   .help = "Operation; the label of (a, b) is (a op b) mod p."},
+                   .default_value = OP_ADD, ALGEBRAIC_ONLY, .default_note = "\"x+y\" for arithmetic, \"x.y\" for s5",
+                   .help = "Operation; the label of (a, b) is (a op b) mod p. s5 has x.y (x, then y), x.y.x^-1 "
+                           "and x.y.x, over the 120 permutations of 5 elements in lexicographic order."},
     [F_TASK_P] = {"task.p", INT_RANGE(2, 2000), MEMBER(task.arithmetic.p), .default_value = 59, ARITHMETIC_ONLY,
                   .help = "Modulus p; must be prime for operations that divide (x/y)."},
     [F_TASK_DATA_FRACTION] = {"task.data_fraction", .type = TYPE_REAL, MEMBER(task.arithmetic.data_fraction),
                               .min = 0, .max = 1, .min_open = true, .max_open = true, .default_value = 0.3,
-                              ARITHMETIC_ONLY,
+                              ALGEBRAIC_ONLY,
                               .help = "Fraction of all (a, b) pairs used for training; the rest is the test set."},
     [F_TASK_SEQUENCE] = {"task.sequence", ENUM_OF(sequence_name_of, SEQUENCE_FORMAT_COUNT),
-                         MEMBER(task.arithmetic.sequence), .default_value = SEQUENCE_PAIR, ARITHMETIC_ONLY,
+                         MEMBER(task.arithmetic.sequence), .default_value = SEQUENCE_PAIR, ALGEBRAIC_ONLY,
                          .default_note = "\"a b\" for mlp, \"a b =\" for transformer",
-                         .help = "Tokens of an example: a and b, or a, b and '=' (token p)."},
+                         .help = "Tokens of an example over the n elements (tokens 0 .. n-1), '=' (token n), the "
+                                 "operation (n+1) and <bos> (n+2): \"a b\", \"a b =\", \"a op b =\" or "
+                                 "Power et al.'s \"<bos> a op b =\". Only the answer is scored."},
+    [F_TASK_CONCEALED_BITS] = {"task.concealed_bits", INT_RANGE(0, 4096), MEMBER(task.arithmetic.concealed_bits),
+                               .default_value = 0, ALGEBRAIC_ONLY,
+                               .help = "k random bits appended to every example's one-hot input (Miller et al. "
+                                       "2024), fixed per pair by the split seed; the MLP then reads dense "
+                                       "features (model.input \"onehot\" or \"dense\")."},
     [F_TASK_TRAIN_SIZE] = {"task.train_size", INT_RANGE(1, 100000000), MEMBER(task.train_size),
                            .default_value = 1000, SIZED_TASKS,
                            .default_note = "1000 for images, 100 for teacher_student, 400 for carvalho",
@@ -253,15 +298,31 @@ static const Field fields[FIELD_COUNT] = {
                          TRANSFORMER_ONLY, .help = "Attention heads per block."},
     [F_MODEL_D_MLP] = {"model.d_mlp", INT_RANGE(1, 65536), MEMBER(model.d_mlp), .default_value = 512,
                        TRANSFORMER_ONLY, .help = "Hidden width of each block's MLP."},
-    [F_MODEL_LAYERNORM] = {"model.layernorm", .type = TYPE_BOOL, MEMBER(model.layernorm), .default_value = 0,
-                           TRANSFORMER_ONLY, .help = "Use LayerNorm in the transformer."},
+    [F_MODEL_LAYERNORM] = {"model.layernorm", ENUM_OF(layernorm_name_of, LAYERNORM_PLACEMENT_COUNT),
+                           MEMBER(model.layernorm), .accepts_bool = true, .default_value = LAYERNORM_NONE,
+                           TRANSFORMER_ONLY,
+                           .help = "LayerNorm in the transformer's blocks: none, pre-LN (x += F(LN(x))) or post-LN "
+                                   "(x = LN(x + F(x)), Power et al.); true means \"pre\", false \"none\"."},
+    [F_MODEL_FINAL_LAYERNORM] = {"model.final_layernorm", .type = TYPE_BOOL, MEMBER(model.final_layernorm),
+                                 .default_value = 0, TRANSFORMER_ONLY,
+                                 .default_note = "true for model.layernorm \"pre\", false otherwise",
+                                 .help = "A LayerNorm on the last position before the unembedding."},
+    [F_MODEL_POSITIONS] = {"model.positions", ENUM_OF(positions_name_of, POSITION_KIND_COUNT), MEMBER(model.positions),
+                           .default_value = POSITIONS_LEARNED, TRANSFORMER_ONLY,
+                           .help = "Positional embeddings: a learned table, or the fixed sin/cos table of Vaswani et "
+                                   "al. as openai/grok computes it (P[t][2k] = sin(t/10000^(2k/d_model)), "
+                                   "P[t][2k+1] = cos of the same angle)."},
     [F_MODEL_ACTIVATION] = {"model.activation", ENUM_OF(activation_name_of, ACTIVATION_COUNT),
                             MEMBER(model.activation), .default_value = ACT_QUADRATIC,
                             .default_note = "\"quadratic\" for mlp on arithmetic, \"relu\" otherwise",
                             .help = "Nonlinearity of the hidden layers (quadratic: x^2)."},
     [F_MODEL_BIAS] = {"model.bias", .type = TYPE_BOOL, MEMBER(model.bias), .default_value = 0,
                       .default_note = "false for mlp on arithmetic, true otherwise",
-                      .help = "Bias terms: every Linear of the MLP; the Linears of the transformer's MLP blocks."},
+                      .help = "Bias terms: every Linear of the MLP; the Linears of the transformer's MLP blocks "
+                              "(not its attention: model.attention_bias)."},
+    [F_MODEL_ATTENTION_BIAS] = {"model.attention_bias", .type = TYPE_BOOL, MEMBER(model.attention_bias),
+                                .default_value = 0, TRANSFORMER_ONLY,
+                                .help = "Bias terms on the transformer's Q, K, V and O projections."},
     [F_MODEL_INIT_KIND] = {"model.init.kind", ENUM_OF(init_kind_name_of, INIT_NORMAL + 1),
                            MEMBER(model.init_kind), .default_value = INIT_NORMAL,
                            .default_note = "\"pytorch\" for mlp on dense inputs, \"normal\" otherwise",
@@ -335,6 +396,30 @@ static const Field fields[FIELD_COUNT] = {
                              .default_value = 1000,
                              .help = "Steps from learning the train set to learning the test set beyond "
                                      "which the run counts as grokking."},
+    [F_TICKET_KEPT_FRACTION] = {"ticket.kept_fraction", .type = TYPE_REAL, MEMBER(ticket.kept_fraction), .min = 0,
+                                .max = 1, .min_open = true, .default_value = 1,
+                                .help = "Lottery ticket (Minegishi et al. 2024): the fraction of the weight and "
+                                        "embedding matrices kept when the dense run's final weights are pruned "
+                                        "globally by magnitude (biases and LayerNorm are never pruned); the kept "
+                                        "weights are rewound to that run's initial values and trained with the "
+                                        "rest held at zero. 1 = no ticket: the dense network of this config."},
+    [F_TICKET_CONTROL] = {"ticket.control", ENUM_OF(ticket_control_name_of, TICKET_CONTROL_COUNT),
+                          MEMBER(ticket.control), .default_value = TICKET_CONTROL_TICKET,
+                          .help = "With ticket.kept_fraction < 1, train the ticket, or its control: the dense "
+                                  "network with its initial weights scaled to the ticket's initial L2 norm."},
+    [F_TICKET_SOURCE] = {"ticket.source", ENUM_OF(ticket_source_name_of, TICKET_SOURCE_COUNT), MEMBER(ticket.source),
+                         .default_value = TICKET_SOURCE_TRAIN,
+                         .help = "Where the pruned dense run comes from: trained first, with this config and "
+                                 "seed, for ticket.source_steps steps (no early stop); or the initial and final "
+                                 "weights in the file ticket.weights."},
+    [F_TICKET_SOURCE_STEPS] = {"ticket.source_steps", INT_RANGE(1, 1e9), MEMBER(ticket.source_steps),
+                               .default_note = "train.steps", .selector = F_TICKET_SOURCE,
+                               .selector_mask = 1u << TICKET_SOURCE_TRAIN,
+                               .help = "Steps of the dense run whose final weights are pruned."},
+    [F_TICKET_WEIGHTS] = {"ticket.weights", .type = TYPE_PATH, MEMBER(ticket.weights), .default_text = "",
+                          .selector = F_TICKET_SOURCE, .selector_mask = 1u << TICKET_SOURCE_FILE,
+                          .help = "Weights file of the dense run (groksweep train --save-weights) of a model of "
+                                  "this config's shape."},
 };
 
 static int *int_member(RunConfig *cfg, size_t offset) { return (int *)(void *)((char *)cfg + offset); }
@@ -377,19 +462,27 @@ static void apply_table_defaults(RunConfig *cfg) {
  * defaults to Gromov's recipe, on dense inputs to PyTorch's nn.Linear MLP
  * (Omnigrok). */
 static void resolve_kind_defaults(RunConfig *cfg, const bool set[FIELD_COUNT]) {
-    bool transformer = cfg->model.kind == MODEL_TRANSFORMER, arithmetic = cfg->task.kind == TASK_ARITHMETIC;
+    bool transformer = cfg->model.kind == MODEL_TRANSFORMER, arithmetic = task_is_algebraic(cfg->task.kind);
+    if (cfg->task.kind == TASK_S5) {
+        if (!set[F_TASK_P]) cfg->task.arithmetic.p = S5_ORDER; /* a set p is refused: it does not apply */
+        if (!set[F_TASK_OP]) cfg->task.arithmetic.op = OP_S5_COMPOSE;
+    }
+    bool concealed = arithmetic && cfg->task.arithmetic.concealed_bits > 0;
     if (!set[F_TASK_SEQUENCE]) cfg->task.arithmetic.sequence = transformer ? SEQUENCE_EQUALS : SEQUENCE_PAIR;
     if (!set[F_TASK_TRAIN_SIZE])
         cfg->task.train_size = cfg->task.kind == TASK_TEACHER_STUDENT ? 100 : cfg->task.kind == TASK_CARVALHO ? 400 : 1000;
     if (!set[F_TASK_TEST_SIZE])
         cfg->task.test_size = cfg->task.kind == TASK_TEACHER_STUDENT ? 100 : cfg->task.kind == TASK_CARVALHO ? 10000 : 0;
-    if (!set[F_MODEL_INPUT]) cfg->model.input = arithmetic ? INPUT_ONEHOT : INPUT_DENSE;
+    if (!set[F_MODEL_INPUT]) cfg->model.input = arithmetic && !concealed ? INPUT_ONEHOT : INPUT_DENSE;
+    if (concealed && cfg->model.input == INPUT_ONEHOT) cfg->model.input = INPUT_DENSE; /* the task builds the one-hots */
     bool gromov_mlp = !transformer && arithmetic;
     if (!set[F_MODEL_ACTIVATION]) cfg->model.activation = gromov_mlp ? ACT_QUADRATIC : ACT_RELU;
     if (!set[F_MODEL_BIAS]) cfg->model.bias = !gromov_mlp;
     if (!set[F_MODEL_INIT_KIND])
         cfg->model.init_kind = !transformer && cfg->model.input == INPUT_DENSE ? INIT_PYTORCH : INIT_NORMAL;
     if (!set[F_MODEL_INIT_STD]) cfg->model.init_std = transformer ? 0.02 : 0.5 / cbrt(2.0 * cfg->model.width);
+    if (!set[F_MODEL_FINAL_LAYERNORM]) cfg->model.final_layernorm = cfg->model.layernorm == LAYERNORM_PRE;
+    if (!set[F_TICKET_SOURCE_STEPS]) cfg->ticket.source_steps = cfg->train.steps;
 }
 
 void config_defaults(RunConfig *cfg) {
@@ -493,6 +586,8 @@ static void describe_allowed(const Field *f, char *buf, size_t size) {
         size_t used = (size_t)snprintf(buf, size, "one of");
         for (int v = 0; v < f->n_names && used < size; v++)
             used += (size_t)snprintf(buf + used, size - used, "%s \"%s\"", v ? "," : "", f->name_of(v));
+        if (f->accepts_bool && used < size)
+            snprintf(buf + used, size - used, ", or false (\"%s\") or true (\"%s\")", f->name_of(0), f->name_of(1));
         break;
     }
     }
@@ -608,6 +703,12 @@ ConfigKeyType config_key_type(const char *path) {
     return CONFIG_KEY_NONE;
 }
 
+const char *config_enum_value_name(const RunConfig *cfg, const char *path) {
+    int id = field_by_path(path);
+    ASSERT(id >= 0 && fields[id].type == TYPE_ENUM);
+    return fields[id].name_of(int_value(cfg, fields[id].offset));
+}
+
 void config_suggest_key(const char *name, const char *const *extra, int n_extra, char *buf, size_t size) {
     ASSERT(name && (extra || n_extra == 0) && buf && size > 0);
     const char *best = NULL;
@@ -697,6 +798,10 @@ static int parse_leaf(Parser *ps, FieldId id, const cJSON *item) {
         *bool_member(&ps->cfg, f->offset) = cJSON_IsTrue(item);
         return 0;
     case TYPE_ENUM:
+        if (f->accepts_bool && cJSON_IsBool(item)) {
+            *int_member(&ps->cfg, f->offset) = cJSON_IsTrue(item) ? 1 : 0;
+            return 0;
+        }
         if (cJSON_IsString(item)) {
             for (int v = 0; v < f->n_names; v++) {
                 if (strcmp(item->valuestring, f->name_of(v)) == 0) {
@@ -758,14 +863,33 @@ static int parse_section(Parser *ps, const cJSON *object, const char *section) {
     return 0;
 }
 
-/* The task's own cross-field rules: p prime for division and a split with
- * both sets non-empty (arithmetic), non-empty test sets, and Carvalho's
- * subclass shares within their pools. Returns 0 or -1. */
+/* Write the names of the operations of task kind `kind` as a quoted list. */
+static void list_operations(TaskKind kind, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int op = 0; op < OP_COUNT && used < size; op++) {
+        if (operation_is_permutation((Operation)op) != (kind == TASK_S5)) continue;
+        int n = snprintf(buf + used, size - used, "%s\"%s\"", used ? ", " : "", operation_name((Operation)op));
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* The task's own cross-field rules: an operation of the task's kind, p
+ * prime for division and a split with both sets non-empty (arithmetic,
+ * s5), non-empty test sets, and Carvalho's subclass shares within their
+ * pools. Returns 0 or -1. */
 static int check_task(Parser *ps) {
     const TaskConfig *task = &ps->cfg.task;
     char value[VALUE_TEXT_CAPACITY];
-    if (task->kind == TASK_ARITHMETIC) {
+    if (task_is_algebraic(task->kind)) {
         const ArithmeticConfig *arith = &task->arithmetic;
+        if (operation_is_permutation(arith->op) != (task->kind == TASK_S5)) {
+            char allowed[LIST_TEXT_CAPACITY];
+            list_operations(task->kind, allowed, sizeof allowed);
+            return error_format(ps->err, ps->errlen, "%s: task.op = \"%s\": not an operation of task.kind \"%s\"; "
+                                "must be one of %s", origin(ps, &fields[F_TASK_OP]), operation_name(arith->op),
+                                task_kind_name(task->kind), allowed);
+        }
         if (operation_needs_prime(arith->op) && !is_prime(arith->p))
             return error_format(ps->err, ps->errlen,
                                 "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
@@ -774,10 +898,10 @@ static int check_task(Parser *ps) {
         if (train < 1 || pairs - train < 1) {
             format_field_value(&fields[F_TASK_DATA_FRACTION], &ps->cfg, value, sizeof value);
             return error_format(ps->err, ps->errlen,
-                                "%s: task.data_fraction = %s: the split of %d pairs (task.p = %d) leaves %d "
+                                "%s: task.data_fraction = %s: the split of %d pairs (%s%d) leaves %d "
                                 "training and %d test examples; need at least 1 of each",
-                                origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs, arith->p, train,
-                                pairs - train);
+                                origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs,
+                                task->kind == TASK_S5 ? "S5, order " : "task.p = ", arith->p, train, pairs - train);
         }
         return 0;
     }
@@ -824,7 +948,17 @@ static int check_consistency(Parser *ps) {
     if (model->kind == MODEL_TRANSFORMER && model->d_model % model->n_heads != 0)
         return error_format(ps->err, ps->errlen, "%s: model.d_model = %d: must be divisible by model.n_heads = %d",
                            ps->source, model->d_model, model->n_heads);
-    bool token_task = cfg->task.kind == TASK_ARITHMETIC;
+    bool concealed = task_is_algebraic(cfg->task.kind) && cfg->task.arithmetic.concealed_bits > 0;
+    if (concealed && (model->kind != MODEL_MLP || model->input != INPUT_DENSE))
+        return error_format(ps->err, ps->errlen,
+                            "%s: task.concealed_bits = %d: the bits are features beside the tokens' one-hots, which "
+                            "only model.kind \"mlp\" with model.input \"onehot\" (or \"dense\") reads; model.kind "
+                            "is \"%s\"%s%s%s",
+                            origin(ps, &fields[F_TASK_CONCEALED_BITS]), cfg->task.arithmetic.concealed_bits,
+                            model_kind_name(model->kind), model->kind == MODEL_MLP ? ", model.input \"" : "",
+                            model->kind == MODEL_MLP ? input_kind_name(model->input) : "",
+                            model->kind == MODEL_MLP ? "\"" : "");
+    bool token_task = task_is_algebraic(cfg->task.kind) && !concealed;
     if (!token_task && model->kind != MODEL_MLP)
         return error_format(ps->err, ps->errlen,
                             "%s: model.kind = \"%s\": task.kind \"%s\" gives dense feature vectors, which only "
@@ -846,6 +980,10 @@ static int check_consistency(Parser *ps) {
                             "%s: train.feature_rank = true: applies only when model.kind is \"mlp\" (model.kind is "
                             "\"%s\")",
                             origin(ps, &fields[F_TRAIN_FEATURE_RANK]), model_kind_name(model->kind));
+    if (cfg->ticket.source == TICKET_SOURCE_FILE && !ps->set[F_TICKET_WEIGHTS])
+        return error_format(ps->err, ps->errlen,
+                            "%s: ticket.source = \"file\": needs ticket.weights, the weights file of the dense run",
+                            origin(ps, &fields[F_TICKET_SOURCE]));
     return 0;
 }
 

@@ -278,8 +278,10 @@ static int add_value(Sweep *sweep, int a, int i, const AxisInput *in, const cJSO
     case AXIS_INT: axis->numbers[i] = number; break;
     case AXIS_BOOL: axis->numbers[i] = cJSON_IsTrue(item); break;
     case AXIS_STRING:
-        ASSERT(item && cJSON_IsString(item)); /* config_parse accepted it for a string key */
-        axis->strings[i] = strdup(item->valuestring);
+        /* config_parse accepted it for a string key; model.layernorm also
+         * reads false and true, recorded by the names they stand for */
+        ASSERT(item && (cJSON_IsString(item) || cJSON_IsBool(item)));
+        axis->strings[i] = strdup(cJSON_IsString(item) ? item->valuestring : config_enum_value_name(&cfg, axis->path));
         if (!axis->strings[i]) return error_format(err, errlen, "%s: out of memory reading grid.%s", source, in->written);
         break;
     }
@@ -379,7 +381,7 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
         n_points *= lengths[a];
         sweep->n_axes++;
     }
-    int data_axis = sweep->base.task.kind == TASK_ARITHMETIC ? 0 : 1;
+    int data_axis = task_is_algebraic(sweep->base.task.kind) ? 0 : 1;
     for (int r = 0; r < COUNT_OF(short_names); r++) {
         if (r < FIRST_COMMON_AXIS && r != data_axis) continue;
         bool found = false;
