@@ -129,6 +129,27 @@ static void test_kind_defaults(void) {
               NULL, 0);
     CHECK(cfg.model.activation == ACT_GELU && !cfg.model.bias && cfg.model.init_std == 0.1, "explicit values win");
     CHECK(cfg.model.d_model == 96 && cfg.model.n_heads == 3 && cfg.model.layernorm, "explicit transformer sizes");
+    CHECK(cfg.model.layernorm == LAYERNORM_PRE && cfg.model.final_layernorm, "layernorm true is pre-LN with final LN");
+    CHECK(cfg.model.positions == POSITIONS_LEARNED && !cfg.model.attention_bias, "transformer option defaults");
+    expect_ok(&cfg, "{\"model\": {\"kind\": \"transformer\", \"layernorm\": false}}", NULL, 0);
+    CHECK(cfg.model.layernorm == LAYERNORM_NONE && !cfg.model.final_layernorm, "layernorm false is no LN anywhere");
+    expect_ok(&cfg, "{\"model\": {\"kind\": \"transformer\", \"layernorm\": \"post\"}}", NULL, 0);
+    CHECK(cfg.model.layernorm == LAYERNORM_POST && !cfg.model.final_layernorm, "post-LN: no final LN by default");
+    expect_ok(&cfg,
+              "{\"model\": {\"kind\": \"transformer\", \"layernorm\": \"pre\", \"final_layernorm\": false, "
+              "\"positions\": \"sinusoidal\", \"attention_bias\": true}}",
+              NULL, 0);
+    CHECK(cfg.model.layernorm == LAYERNORM_PRE && !cfg.model.final_layernorm &&
+              cfg.model.positions == POSITIONS_SINUSOIDAL && cfg.model.attention_bias,
+          "explicit transformer options");
+    char *text = config_to_json(&cfg);
+    CHECK(text && strstr(text, "\"layernorm\":\"pre\"") && strstr(text, "\"positions\":\"sinusoidal\""),
+          "config_to_json writes the layernorm and positions names: %s", text ? text : "(null)");
+    RunConfig again;
+    char err[512];
+    CHECK(text && config_parse(&again, text, "again", NULL, 0, err, sizeof err) == 0 && configs_equal(&cfg, &again),
+          "transformer options survive config_to_json");
+    free(text);
 
     expect_ok(&cfg, "{\"model\": {\"width\": 4}}", NULL, 0);
     CHECK_CLOSE(cfg.model.init_std, 0.25, 1e-15, "mlp init_std follows width: 0.5/cbrt(8)");
@@ -296,7 +317,22 @@ static void test_consistency_errors(void) {
                  NULL, NULL);
     expect_error("{\"model\": {\"n_heads\": 8}}", "model.n_heads = 8", "model.kind is \"transformer\"",
                  "(model.kind is \"mlp\")");
-    expect_error("{\"model\": {\"layernorm\": true}}", "model.layernorm = true", "model.kind is \"transformer\"", NULL);
+    /* the message quotes the value as stored: true stands for "pre" */
+    expect_error("{\"model\": {\"layernorm\": true}}", "model.layernorm = \"pre\"", "model.kind is \"transformer\"",
+                 NULL);
+    expect_error("{\"model\": {\"positions\": \"sinusoidal\"}}", "model.positions = \"sinusoidal\"",
+                 "model.kind is \"transformer\"", NULL);
+    expect_error("{\"model\": {\"attention_bias\": true}}", "model.attention_bias = true",
+                 "model.kind is \"transformer\"", NULL);
+    expect_error("{\"model\": {\"final_layernorm\": false}}", "model.final_layernorm = false",
+                 "model.kind is \"transformer\"", NULL);
+    expect_error("{\"model\": {\"kind\": \"transformer\", \"positions\": \"rotary\"}}",
+                 "model.positions = \"rotary\"", "must be one of \"learned\", \"sinusoidal\"", NULL);
+    expect_error("{\"model\": {\"kind\": \"transformer\", \"layernorm\": \"sandwich\"}}",
+                 "model.layernorm = \"sandwich\"",
+                 "must be one of \"none\", \"pre\", \"post\", or false (\"none\") or true (\"pre\")", NULL);
+    expect_error("{\"model\": {\"kind\": \"transformer\", \"layernorm\": 1}}", "model.layernorm = 1", "\"post\"",
+                 NULL);
     expect_error("{\"model\": {\"embed_dim\": 64}}", "model.embed_dim = 64",
                  "model.input is \"embed_add\" or \"embed_concat\"", "(model.input is \"onehot\")");
     expect_error("{\"model\": {\"kind\": \"transformer\", \"embed_dim\": 64}}", "model.embed_dim = 64",

@@ -82,13 +82,13 @@ def norm_or_identity(layernorm, d):
 
 
 class Attention(nn.Module):
-    def __init__(self, d, heads):
+    def __init__(self, d, heads, bias):
         super().__init__()
         self.heads = heads
-        self.q = nn.Linear(d, d, bias=False)
-        self.k = nn.Linear(d, d, bias=False)
-        self.v = nn.Linear(d, d, bias=False)
-        self.o = nn.Linear(d, d, bias=False)
+        self.q = nn.Linear(d, d, bias=bias)
+        self.k = nn.Linear(d, d, bias=bias)
+        self.v = nn.Linear(d, d, bias=bias)
+        self.o = nn.Linear(d, d, bias=bias)
 
     def forward(self, x):
         n, t, d = x.shape
@@ -116,18 +116,47 @@ class MlpBlock(nn.Module):
         return self.proj(self.act(self.fc(x)))
 
 
+def layernorm_placement(m):
+    """model.layernorm as "none", "pre" or "post" (a JSON boolean: true is "pre", false "none")."""
+    value = m["layernorm"]
+    if isinstance(value, bool):
+        return "pre" if value else "none"
+    if value not in ("none", "pre", "post"):
+        raise ValueError(f"unknown model.layernorm {value!r}")
+    return value
+
+
+def final_layernorm(m):
+    """model.final_layernorm, defaulting to true for pre-LN and false otherwise."""
+    return m.get("final_layernorm", layernorm_placement(m) == "pre")
+
+
 class Block(nn.Module):
     def __init__(self, m):
         super().__init__()
         d = m["d_model"]
-        self.ln1 = norm_or_identity(m["layernorm"], d)
-        self.attn = Attention(d, m["n_heads"])
-        self.ln2 = norm_or_identity(m["layernorm"], d)
+        self.placement = layernorm_placement(m)
+        self.ln1 = norm_or_identity(self.placement != "none", d)
+        self.attn = Attention(d, m["n_heads"], m.get("attention_bias", False))
+        self.ln2 = norm_or_identity(self.placement != "none", d)
         self.mlp = MlpBlock(d, m["d_mlp"], m["bias"], activation(m["activation"]))
 
     def forward(self, x):
+        if self.placement == "post":
+            x = self.ln1(x + self.attn(x))
+            return self.ln2(x + self.mlp(x))
         x = x + self.attn(self.ln1(x))
         return x + self.mlp(self.ln2(x))
+
+
+def sinusoidal_positions(seq, d):
+    """openai/grok's fixed table: P[t, i] = sin(t / 10000^(i/d)) for even i, cos(t / 10000^((i-1)/d)) for odd i."""
+    table = torch.zeros(seq, d, dtype=torch.float64)
+    for t in range(seq):
+        for i in range(d):
+            angle = t / 10000 ** ((i - i % 2) / d)
+            table[t, i] = math.sin(angle) if i % 2 == 0 else math.cos(angle)
+    return table
 
 
 class Transformer(nn.Module):
@@ -137,13 +166,20 @@ class Transformer(nn.Module):
         if d % m["n_heads"]:
             raise ValueError("model.d_model must be divisible by model.n_heads")
         self.embed = nn.Embedding(shape["vocab"], d)
-        self.pos_embed = nn.Embedding(shape["seq_len"], d)
+        positions = m.get("positions", "learned")
+        if positions == "learned":
+            self.pos_embed = nn.Embedding(shape["seq_len"], d)
+        elif positions == "sinusoidal":
+            self.register_buffer("sinusoid", sinusoidal_positions(shape["seq_len"], d).to(torch.get_default_dtype()))
+        else:
+            raise ValueError(f"unknown model.positions {positions!r}")
         self.blocks = nn.ModuleList(Block(m) for _ in range(m["n_layers"]))
-        self.ln_f = norm_or_identity(m["layernorm"], d)
+        self.ln_f = norm_or_identity(final_layernorm(m), d)
         self.unembed = nn.Linear(d, shape["n_outputs"], bias=False)
 
     def forward(self, tokens):
-        x = self.embed(tokens) + self.pos_embed.weight[None, :, :]
+        pos = self.pos_embed.weight if hasattr(self, "pos_embed") else self.sinusoid
+        x = self.embed(tokens) + pos[None, :, :]
         for block in self.blocks:
             x = block(x)
         return self.unembed(self.ln_f(x[:, -1, :]))

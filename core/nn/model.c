@@ -12,6 +12,10 @@ static const char *const model_kind_names[] = {[MODEL_MLP] = "mlp", [MODEL_TRANS
 static const char *const input_kind_names[] = {[INPUT_ONEHOT] = "onehot", [INPUT_EMBED_ADD] = "embed_add",
                                                [INPUT_EMBED_CONCAT] = "embed_concat", [INPUT_DENSE] = "dense"};
 static const char *const init_kind_names[] = {[INIT_PYTORCH] = "pytorch", [INIT_NORMAL] = "normal"};
+static const char *const layernorm_placement_names[] = {[LAYERNORM_NONE] = "none", [LAYERNORM_PRE] = "pre",
+                                                        [LAYERNORM_POST] = "post"};
+static const char *const position_kind_names[] = {[POSITIONS_LEARNED] = "learned",
+                                                  [POSITIONS_SINUSOIDAL] = "sinusoidal"};
 
 const char *model_kind_name(ModelKind kind) {
     ASSERT((unsigned)kind <= MODEL_TRANSFORMER);
@@ -26,6 +30,16 @@ const char *input_kind_name(InputKind kind) {
 const char *init_kind_name(InitKind kind) {
     ASSERT((unsigned)kind <= INIT_NORMAL);
     return init_kind_names[kind];
+}
+
+const char *layernorm_placement_name(LayerNormPlacement placement) {
+    ASSERT((unsigned)placement < LAYERNORM_PLACEMENT_COUNT);
+    return layernorm_placement_names[placement];
+}
+
+const char *position_kind_name(PositionKind kind) {
+    ASSERT((unsigned)kind < POSITION_KIND_COUNT);
+    return position_kind_names[kind];
 }
 
 int model_create(Model *model, const ModelConfig *cfg, const ExampleShape *shape, int max_batch) {

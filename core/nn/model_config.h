@@ -15,6 +15,14 @@ typedef enum { INPUT_ONEHOT, INPUT_EMBED_ADD, INPUT_EMBED_CONCAT, INPUT_DENSE } 
 
 typedef enum { INIT_PYTORCH, INIT_NORMAL } InitKind;
 
+/* Where a transformer block normalizes: nowhere, before each sublayer
+ * (x += F(LN(x))), or after each residual sum (x = LN(x + F(x))). */
+typedef enum { LAYERNORM_NONE, LAYERNORM_PRE, LAYERNORM_POST, LAYERNORM_PLACEMENT_COUNT } LayerNormPlacement;
+
+/* A transformer's positional embeddings: a learned table, or the fixed
+ * sin/cos table of Vaswani et al. */
+typedef enum { POSITIONS_LEARNED, POSITIONS_SINUSOIDAL, POSITION_KIND_COUNT } PositionKind;
+
 typedef struct {
     ModelKind kind;
     /* mlp */
@@ -27,7 +35,10 @@ typedef struct {
     int d_model;
     int n_heads;
     int d_mlp;
-    bool layernorm;
+    LayerNormPlacement layernorm;
+    bool final_layernorm; /* LayerNorm on the last position before the unembedding */
+    PositionKind positions;
+    bool attention_bias;  /* biases on the Q, K, V and O projections */
     /* both */
     Activation activation;
     bool bias;          /* mlp: every Linear; transformer: the MLP blocks' Linears */
@@ -40,5 +51,7 @@ typedef struct {
 const char *model_kind_name(ModelKind kind);
 const char *input_kind_name(InputKind kind);
 const char *init_kind_name(InitKind kind);
+const char *layernorm_placement_name(LayerNormPlacement placement);
+const char *position_kind_name(PositionKind kind);
 
 #endif

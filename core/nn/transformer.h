@@ -2,23 +2,27 @@
  * (the arithmetic tasks: `a b =`, T = 3, vocabulary p+1, '=' is token p),
  * outputs (the classes) read at the last position.
  *
- *   x = E[token] + P[position]
- *   per block: x = x + Attn(LN1(x)); x = x + MLP(LN2(x))     (pre-LN)
- *   outputs = U · LN_f(x[last])
+ *   x = E[token] + P[position]      (P learned, or the fixed sinusoidal table)
+ *   per block, pre-LN:  x = x + Attn(LN1(x)); x = x + MLP(LN2(x))
+ *              post-LN: x = LN1(x + Attn(x)); x = LN2(x + MLP(x))
+ *              none:    x = x + Attn(x);      x = x + MLP(x)
+ *   outputs = U · LN_f(x[last])     (LN_f optional, the identity when off)
  *
- * LayerNorm is optional (off: LN is the identity and has no parameters, as in
- * Nanda et al. 2023). Attention is causal, multi-head, without biases; the
- * MLP is Linear → activation → Linear with optional biases; unembedding has
- * no bias. Only the last position reaches the outputs, so the last block
- * computes keys and values at every position but queries, attention output
- * and MLP only at the last one.
+ * Without LayerNorm the model is the one of Nanda et al. 2023; post-LN
+ * without final LN, biases and learned positions is Power et al.'s.
+ * Attention is causal and multi-head, with optional biases on its Q, K, V
+ * and O projections; the MLP is Linear → activation → Linear with optional
+ * biases; the unembedding has no bias. Only the last position reaches the
+ * outputs, so the last block computes keys and values at every position but
+ * queries, attention output, MLP and its LayerNorms only at the last one
+ * (LayerNorm acts per position).
  *
- * The first block's input at a position depends only on the token there, so
- * its LayerNorm and Q, K, V projections run once over a table of the
- * distinct (position, token) pairs of the batch (for `a b =`: at most 2p + 1
- * rows, since position 2 is always '='), and each example gathers its rows;
- * in backward the examples' gradients are summed per table row before the
- * projections' backward. */
+ * The first block's attention input at a position depends only on the token
+ * there, so its (pre-LN) LayerNorm and Q, K, V projections run once over a
+ * table of the distinct (position, token) pairs of the batch (for `a b =`:
+ * at most 2p + 1 rows, since position 2 is always '='), and each example
+ * gathers its rows; in backward the examples' gradients are summed per
+ * table row before the projections' backward. */
 #ifndef GROKSWEEP_TRANSFORMER_H
 #define GROKSWEEP_TRANSFORMER_H
 
@@ -33,27 +37,29 @@
 
 typedef struct {
     /* parameter offsets (NO_PARAM if absent) */
-    size_t ln1_gain, ln1_bias, q_weight, k_weight, v_weight, o_weight;
+    size_t ln1_gain, ln1_bias, q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, o_weight, o_bias;
     size_t ln2_gain, ln2_bias, fc_weight, fc_bias, proj_weight, proj_bias;
     int q_start;     /* first query position this block computes: 0, or seq - 1 in the last block */
     /* activations; n rows of seq (inputs, keys, values) or seq_q queries */
-    real *ln1;       /* (n, seq, d), first block (rows, d), or NULL without LayerNorm */
-    real *ln1_mean, *ln1_rstd; /* (n, seq), first block (rows) */
+    real *ln1;       /* pre-LN: (n, seq, d), first block (rows, d); post-LN: (n, seq_q, d) LN1(mid); or NULL */
+    real *ln1_mean, *ln1_rstd; /* (n, seq), first block (rows); post-LN (n, seq_q) */
     real *q;         /* (n, seq_q, d) */
     real *k, *v;     /* (n, seq, d) */
     real *probs;     /* (n, heads, seq_q, seq) */
     real *attn;      /* (n, seq_q, d) attention output before the O projection */
     real *mid;       /* (n, seq_q, d) residual after attention */
-    real *ln2;       /* (n, seq_q, d) or NULL */
+    real *ln2;       /* (n, seq_q, d): pre-LN LN2(mid), post-LN LN2(out), the block's output; or NULL */
     real *ln2_mean, *ln2_rstd; /* (n, seq_q) */
     real *fc_pre, *fc_post;    /* (n, seq_q, d_mlp) */
-    real *out;       /* (n, seq_q, d) residual after the MLP */
+    real *out;       /* (n, seq_q, d) residual after the MLP (post-LN: before LN2) */
+    real *output;    /* the block's output: out, or ln2 for post-LN */
 } TransformerBlock;
 
 typedef struct {
     ModelConfig cfg;
     int seq, vocab, n_outputs, max_batch;
-    size_t embed, pos_embed, lnf_gain, lnf_bias, unembed;
+    size_t embed, pos_embed, lnf_gain, lnf_bias, unembed; /* pos_embed NO_PARAM for sinusoidal positions */
+    real *sinusoid;             /* (seq, d) fixed positional table, or NULL for learned positions */
     TransformerBlock blocks[TRANSFORMER_MAX_LAYERS];
     real *work;
     real *x0;                   /* (n, seq, d) embeddings */
@@ -72,6 +78,7 @@ typedef struct {
     real *dmid, *dln, *dattn, *dq, *dk, *dv; /* (n, seq, d) */
     real *dfc;                  /* (n, seq, d_mlp) */
     real *dfinal;               /* (n, d) */
+    real *dsum;                 /* (n, seq, d) post-LN: gradient of a sum before its LayerNorm */
 } Transformer;
 
 /* Append the parameters to table and allocate the workspace for up to

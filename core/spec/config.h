@@ -106,6 +106,10 @@ typedef enum {
 /* The kind of value of the key at a dotted path ("optimizer.lr"). */
 ConfigKeyType config_key_type(const char *path);
 
+/* The name of the value that cfg holds for the key at `path`, one of the
+ * CONFIG_KEY_STRING keys with a list of names (not a file path). */
+const char *config_enum_value_name(const RunConfig *cfg, const char *path);
+
 /* Write into buf the candidate nearest to `name` in edit distance when it is
  * close enough to be a likely misspelling, else "". The candidates are the
  * n_extra names in extra (each shorter than 32 bytes), then the dotted path
