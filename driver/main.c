@@ -21,8 +21,10 @@ static void print_usage(FILE *out) {
             "usage: groksweep <command> [arguments]\n"
             "\n"
             "commands:\n"
-            "  train CONFIG.json [--set key=value ...] [--curve FILE] [--verbose]\n"
+            "  train CONFIG.json [--set key=value ...] [--curve FILE] [--save-weights FILE] [--verbose]\n"
             "        train one grid point and print a JSON summary on stdout\n"
+            "  ticket WEIGHTS.h5 CONFIG.json --kept-fraction F [train's options]\n"
+            "        train the lottery ticket of a run saved with --save-weights\n"
             "  run SWEEP.json -o OUT.h5 [--ranks N] [--force] [--quiet]\n"
             "        train every point of a sweep into one HDF5 file (under mpirun or srun:\n"
             "        one rank per core; rank 0 drives and trains); resumable\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
                                : strcmp(command, "report") == 0   ? command_report
                                : strcmp(command, "export") == 0   ? command_export
                                : strcmp(command, "merge") == 0    ? command_merge
+                               : strcmp(command, "ticket") == 0   ? command_ticket
                                                                   : NULL;
     if (run) {
         int status = run(argc - 2, argv + 2);

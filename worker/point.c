@@ -116,10 +116,13 @@ double step_cost_flops(const RunConfig *cfg, const TaskLayout *layout) {
     return 3.0 * (flops.per_batch + flops.per_example * batch);
 }
 
-/* Evaluation is a forward pass over the training and the test set. */
+/* Evaluation is a forward pass over the training and the test set. A
+ * ticket that trains its dense run first adds that run's steps. */
 double run_cost_flops(const RunConfig *cfg, const TaskLayout *layout) {
     ForwardFlops flops = forward_flops(&cfg->model, &layout->shape);
-    double training = step_cost_flops(cfg, layout) * cfg->train.steps;
+    bool source_run = ticket_active(&cfg->ticket) && cfg->ticket.source == TICKET_SOURCE_TRAIN;
+    double steps = (double)cfg->train.steps + (source_run ? cfg->ticket.source_steps : 0);
+    double training = step_cost_flops(cfg, layout) * steps;
     double evaluation = (2 * flops.per_batch + flops.per_example * (layout->n_train + layout->n_test)) *
                         ((double)cfg->train.steps / cfg->train.eval_every + 1);
     return training + evaluation;

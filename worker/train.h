@@ -88,6 +88,36 @@ int train_run(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, ch
 
 void run_result_free(RunResult *result);
 
+/* Length of the text of a model's structure (RunWeights.structure). */
+#define MODEL_STRUCTURE_CAPACITY 320
+
+/* A run's parameters before its first update and after its last, laid out
+ * by the model's parameter table. */
+typedef struct {
+    char structure[MODEL_STRUCTURE_CAPACITY]; /* the fields that decide the parameter shapes, as text */
+    ParamTable table;
+    real *initial; /* (table.total) */
+    real *final;   /* (table.total) */
+} RunWeights;
+
+/* train_run that, when it returns 0 for a run not interrupted, also fills
+ * *weights (free with run_weights_free; zeroed otherwise). A ticket run's
+ * initial parameters are the ticket's (masked, or norm-matched). */
+int train_run_keep_weights(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, RunWeights *weights,
+                           char *err, size_t errlen);
+
+void run_weights_free(RunWeights *weights);
+
+/* For a config whose ticket reads its dense run from ticket.weights: 0 when
+ * that file is a weights file of this config's model, else -1 with the
+ * message weights_file_read gives. 0 for any other config. */
+int ticket_check_source(const RunConfig *cfg, char *err, size_t errlen);
+
+/* The parameter table and structure text of the model cfg trains, without
+ * its data or training (fills weights' table and structure, no buffers).
+ * Returns 0, or -1 with a message (memory, the task's files). */
+int run_param_table(const RunConfig *cfg, RunWeights *weights, char *err, size_t errlen);
+
 /* The gradient part of a training step on `batch`: forward, loss and, when
  * the loss is finite, model->grads zeroed and filled by backward (left as
  * they were otherwise: the run has diverged). doutputs (batch->n,

@@ -67,7 +67,9 @@ void model_free(Model *model) {
     free(model->params);
     free(model->grads);
     free(model->outputs);
+    free(model->mask);
     model->params = model->grads = model->outputs = NULL;
+    model->mask = NULL;
 }
 
 void model_init(Model *model, uint64_t init_seed) {
@@ -111,6 +113,28 @@ void model_backward(Model *model, const real *doutputs, const Examples *batch) {
 }
 
 void model_zero_grad(Model *model) { memset(model->grads, 0, sizeof(real) * model->table.total); }
+
+int model_add_mask(Model *model) {
+    ASSERT(!model->mask);
+    model->mask = malloc(model->table.total);
+    if (!model->mask) return -1;
+    memset(model->mask, 1, model->table.total);
+    return 0;
+}
+
+/* values (count) set to 0 where mask (count) is 0 */
+static void mask_values(real *values, const unsigned char *mask, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (!mask[i]) values[i] = 0;
+}
+
+void model_mask_params(Model *model) {
+    if (model->mask) mask_values(model->params, model->mask, model->table.total);
+}
+
+void model_mask_grads(Model *model) {
+    if (model->mask) mask_values(model->grads, model->mask, model->table.total);
+}
 
 double model_weight_norm(const Model *model) { return params_norm(model->params, model->table.total); }
 

@@ -20,6 +20,7 @@ typedef struct {
     ParamTable table;
     real *params;  /* (table.total) */
     real *grads;   /* (table.total) same layout */
+    unsigned char *mask; /* (table.total) same layout, or NULL: 0 holds a parameter and its gradient at zero */
     real *outputs; /* (max_batch, n_outputs) output of the last forward */
     union {
         Mlp mlp;
@@ -49,6 +50,16 @@ void model_forward(Model *model, const Examples *batch);
 void model_backward(Model *model, const real *doutputs, const Examples *batch);
 
 void model_zero_grad(Model *model);
+
+/* Give the model a mask (every entry 1: nothing held yet), freed by
+ * model_free. Returns 0, or -1 if memory runs out. */
+int model_add_mask(Model *model);
+
+/* Set to zero the parameters (model_mask_params) or the gradients
+ * (model_mask_grads) whose mask entry is 0; nothing without a mask. A
+ * masked entry becomes exactly 0 whatever it held (NaN included). */
+void model_mask_params(Model *model);
+void model_mask_grads(Model *model);
 
 /* Euclidean norm of all parameters, accumulated in double. */
 double model_weight_norm(const Model *model);

@@ -31,6 +31,30 @@ typedef struct {
     int delay_steps;
 } PhaseConfig;
 
+/* What a ticket run trains (Minegishi et al. 2024): the sparse network
+ * itself, or the dense network started at the ticket's initial norm. */
+typedef enum { TICKET_CONTROL_TICKET, TICKET_CONTROL_NORM_MATCHED, TICKET_CONTROL_COUNT } TicketControl;
+
+/* Where the dense run that is pruned comes from: trained first by the run
+ * itself, or a weights file (groksweep train --save-weights). */
+typedef enum { TICKET_SOURCE_TRAIN, TICKET_SOURCE_FILE, TICKET_SOURCE_COUNT } TicketSource;
+
+typedef struct {
+    double kept_fraction;  /* of the prunable weights; 1 = no ticket, the dense run */
+    TicketControl control;
+    TicketSource source;
+    int source_steps;      /* TICKET_SOURCE_TRAIN: steps of the dense run pruned */
+    char weights[DATA_PATH_CAPACITY]; /* TICKET_SOURCE_FILE: the weights file */
+} TicketConfig;
+
+/* JSON names of the ticket enums ("ticket", "norm_matched"; "train", "file"). */
+const char *ticket_control_name(TicketControl control);
+const char *ticket_source_name(TicketSource source);
+
+/* True when the run trains a ticket or its control rather than the dense
+ * network of its config (kept_fraction < 1). */
+bool ticket_active(const TicketConfig *ticket);
+
 typedef struct {
     TaskConfig task;
     ModelConfig model;
@@ -38,6 +62,7 @@ typedef struct {
     OptimizerConfig optimizer;
     TrainConfig train;
     PhaseConfig phase;
+    TicketConfig ticket;
 } RunConfig;
 
 /* Fill *cfg with the documented defaults (Gromov's recipe for modular
