@@ -1,14 +1,19 @@
-/* Per-step speed of groksweep's full-batch training step, for the comparison
- * with PyTorch in bench/step_speed.py.
+/* Per-step speed of groksweep's training step, for the comparison with
+ * PyTorch in bench/step_speed.py.
  *
  * usage: step_bench CONFIG.json STEPS OUT.bin
  *        step_bench --sgemm-peak
  *
  * The run is set up exactly as `groksweep train` sets it up (config_load,
- * run_setup for the full training set, optimizer_create), then trained for
- * STEPS full-batch updates, each exactly as worker/train.c does one:
- * forward, loss and its gradient, zero grad, backward, optimizer step (and
- * the norm projection of train.fixed_norm). Each step is timed with
+ * run_setup, optimizer_create), then trained for STEPS updates, each
+ * exactly as worker/train.c does one: gather the minibatch (when
+ * train.batch_size is below the training set), forward, loss and its
+ * gradient, zero grad, backward, optimizer step (and the norm projection
+ * of train.fixed_norm). With a batch size B the minibatch of step t
+ * (from 0) is the training examples (t·B + i) mod n, i < B: consecutive
+ * slices of the exported training set, so that torch_step.py can take the
+ * very same batches (worker/train.c draws them from a seeded reshuffle
+ * instead, at the same cost). Each step is timed with
  * CLOCK_MONOTONIC (and CLOCK_PROCESS_CPUTIME_ID, for machines whose cores
  * are shared).
  *
@@ -20,7 +25,7 @@
  *   "rss_setup_kib", "rss_steps_kib": peak RSS (ru_maxrss) after setup and
  *   after the steps,
  * followed by
- *   float64 loss[STEPS]               mean training loss before each update
+ *   float64 loss[STEPS]               mean loss of each step's batch before its update
  *   float64 seconds[STEPS]            wall time of each whole step
  *   float64 cpu_seconds[STEPS]        CPU time of the process in each step
  *   float64 minor_faults[STEPS]       minor page faults in each step
@@ -72,6 +77,9 @@ typedef struct {
     RunSetup setup;
     Optimizer optimizer;
     double target_norm; /* of train.fixed_norm, or 0 */
+    int batch_size;     /* examples per step: train.batch_size, or the training set */
+    Examples batch;     /* (batch_size) the step's minibatch, empty for full batch */
+    int *rows;          /* (batch_size) the training examples of the step's minibatch */
     real *doutputs;     /* (n, n_outputs) */
     real *init_params;  /* (total) parameters before the first update */
     int steps;
@@ -85,6 +93,8 @@ typedef struct {
 /* Release everything bench_setup allocated (safe on a partial setup). */
 static void bench_free(Bench *bench) {
     run_setup_free(&bench->setup);
+    examples_free(&bench->batch);
+    free(bench->rows);
     optimizer_free(&bench->optimizer);
     free(bench->doutputs);
     free(bench->init_params);
@@ -94,7 +104,7 @@ static void bench_free(Bench *bench) {
     free(bench->faults);
 }
 
-/* Set up the run of config_path as `groksweep train` does, full batch.
+/* Set up the run of config_path as `groksweep train` does.
  * Returns 0; 2 for bad input and 1 for an environment failure, with a
  * message on stderr. bench must be zeroed; free it with bench_free. */
 static int bench_setup(Bench *bench, const char *config_path, int steps) {
@@ -104,23 +114,29 @@ static int bench_setup(Bench *bench, const char *config_path, int steps) {
         fprintf(stderr, "step_bench: %s\n", err);
         return 2;
     }
-    if (bench->cfg.train.batch_size != 0) {
-        fprintf(stderr, "step_bench: %s: train.batch_size = %d: the benchmark is full batch (0)\n", config_path,
-                bench->cfg.train.batch_size);
-        return 2;
-    }
     blas_use_one_thread();
-    if (task_layout(&bench->cfg.task, &bench->layout, err, sizeof err) != 0 ||
-        run_setup(&bench->setup, &bench->cfg, 0, err, sizeof err) != 0) {
+    if (task_layout(&bench->cfg.task, &bench->layout, err, sizeof err) != 0) {
         fprintf(stderr, "step_bench: %s\n", err);
         return 1;
+    }
+    int n_train = bench->layout.n_train, asked = bench->cfg.train.batch_size;
+    bench->batch_size = asked == 0 || asked >= n_train ? n_train : asked;
+    bool minibatch = bench->batch_size < n_train;
+    if (run_setup(&bench->setup, &bench->cfg, minibatch ? bench->batch_size : 0, err, sizeof err) != 0) {
+        fprintf(stderr, "step_bench: %s\n", err);
+        return 1;
+    }
+    if (minibatch) {
+        bench->rows = malloc(sizeof(int) * (size_t)bench->batch_size);
+        if (!bench->rows || examples_alloc(&bench->batch, &bench->setup.data.train.shape, bench->batch_size) != 0)
+            goto out_of_memory;
     }
     Model *model = &bench->setup.model;
     size_t total = model->table.total;
     if (optimizer_create(&bench->optimizer, &bench->cfg.optimizer, total) != 0) goto out_of_memory;
     bench->target_norm = bench->cfg.train.fixed_norm ? model_weight_norm(model) : 0;
     bench->steps = steps;
-    bench->doutputs = malloc(sizeof(real) * (size_t)bench->setup.data.train.n * (size_t)model->n_outputs);
+    bench->doutputs = malloc(sizeof(real) * (size_t)bench->batch_size * (size_t)model->n_outputs);
     bench->init_params = malloc(sizeof(real) * total);
     bench->loss = calloc((size_t)steps, sizeof(double));
     bench->seconds = calloc((size_t)steps, sizeof(double));
@@ -138,12 +154,19 @@ out_of_memory:
     return 1;
 }
 
-/* One full-batch training step, as worker/train.c does it; returns the mean
- * training loss before the update. */
-static double train_step(Bench *bench) {
+/* Training step `step` (from 0), as worker/train.c does one; returns the
+ * mean loss of its batch before the update. */
+static double train_step(Bench *bench, int step) {
     int hits;
-    double loss = batch_gradient(&bench->setup.model, bench->cfg.loss, task_tolerance(&bench->cfg.task),
-                                 &bench->setup.data.train, bench->doutputs, &hits);
+    const Examples *train = &bench->setup.data.train, *batch = train;
+    if (bench->rows) {
+        for (int i = 0; i < bench->batch_size; i++)
+            bench->rows[i] = (int)(((long)step * bench->batch_size + i) % train->n);
+        examples_gather(&bench->batch, train, bench->rows, bench->batch_size);
+        batch = &bench->batch;
+    }
+    double loss = batch_gradient(&bench->setup.model, bench->cfg.loss, task_tolerance(&bench->cfg.task), batch,
+                                 bench->doutputs, &hits);
     update_step(&bench->optimizer, &bench->setup.model, bench->target_norm);
     return loss;
 }
@@ -152,7 +175,7 @@ static double train_step(Bench *bench) {
 static void bench_run(Bench *bench) {
     for (int step = 0; step < bench->steps; step++) {
         double faults = minor_faults(), cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID), start = now_seconds();
-        bench->loss[step] = train_step(bench);
+        bench->loss[step] = train_step(bench, step);
         bench->seconds[step] = now_seconds() - start;
         bench->cpu_seconds[step] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
         bench->faults[step] = minor_faults() - faults;

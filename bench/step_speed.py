@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Per-step speed of groksweep against PyTorch on the same full-batch steps.
+"""Per-step speed of groksweep against PyTorch on the same training steps.
 
 usage: bench/step_speed.py [--build DIR] [--steps N] [--workload NAME ...] [--json FILE]
                            [--torch-keep-memory]
@@ -9,7 +9,10 @@ For each workload (a run config in bench/workloads/, default all) runs
 `torch_step.py OUT.bin` (bench/torch_step.py), which trains the same model
 from the same initial parameters on the same data in float32 PyTorch. Both
 run on one thread (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1) with the same
-OPENBLAS_CORETYPE if it is set. The first --warmup steps (3) are discarded,
+OPENBLAS_CORETYPE if it is set. A workload with train.batch_size B below its
+training set trains both sides on the same minibatches: step t takes the
+training examples (t*B + i) mod n, i < B (see bench/step_bench.c); the
+others are full batch. The first --warmup steps (3) are discarded,
 and the table reports, per workload:
 
   gs ms, torch ms   median wall time of a step (zero grad, forward, loss,
@@ -56,7 +59,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 from run_export import read_export  # noqa: E402
 WORKLOADS = os.path.join(REPO, "bench", "workloads")
 TARGETS = {"mlp_embed_add": 3.0, "transformer_nanda": 4.0, "mlp_gromov": 3.0,
-           "mlp_omnigrok_mnist": 3.0}  # torch ms / groksweep ms
+           "mlp_omnigrok_mnist": 3.0, "transformer_power": 3.0}  # torch ms / groksweep ms
 LOSS_TOLERANCE = 1e-3
 LOSS_STEPS = 10  # steps held to LOSS_TOLERANCE
 KEEP_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"

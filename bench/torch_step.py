@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""The PyTorch side of bench/step_speed.py: the same full-batch training steps
-as bench/step_bench.c, in float32 PyTorch on one thread.
+"""The PyTorch side of bench/step_speed.py: the same training steps as
+bench/step_bench.c, in float32 PyTorch on one thread.
 
 usage: torch_step.py STEP_BENCH.bin
 
 Reads the training set, the initial parameters, the config and the step count
 from a file written by `step_bench CONFIG.json STEPS STEP_BENCH.bin`, builds
 the same model (tests/torch_models.py) in float32, loads the parameters by
-name, and trains the same STEPS full-batch steps with torch.optim.AdamW (the
-config's lr, betas, eps and weight decay; linear warmup as groksweep's). Each
-step, zero_grad + forward + loss + backward + optimizer step, is timed with
+name, and trains the same STEPS steps with torch.optim.AdamW (the config's lr,
+betas, eps and weight decay; linear warmup as groksweep's), full batch or, with
+train.batch_size B below the training set, on step_bench's minibatches: step t
+(from 0) takes the training examples (t*B + i) mod n, i < B, indexed out of the
+training tensors inside the step. Each step, (batch indexing +) zero_grad +
+forward + loss + backward + optimizer step, is timed with
 time.perf_counter (and time.process_time). Data that does not change between steps (a one-hot MLP's
 input vectors, MSE's one-hot targets) is built once, before the timed steps,
 as a PyTorch training script builds its dataset.
@@ -68,20 +71,28 @@ def mapped_blas():
 
 
 def step_function(cfg, model, arrays, shape):
-    """A function of no arguments returning the mean training loss tensor."""
+    """A function of the step (from 0) returning the mean loss tensor of its batch."""
     m = cfg["model"]
     inputs = model_inputs(arrays)
     if m["kind"] == "mlp" and m["input"] == "onehot":
-        features = model.features(inputs)
-        forward = lambda: model.head(features)  # noqa: E731
+        inputs = model.features(inputs)
+        forward = model.head
     else:
-        forward = lambda: model(inputs)  # noqa: E731
+        forward = model
     target = loss_target(cfg["loss"], arrays, shape["n_outputs"], torch.float32)
-    if cfg["loss"] == "mse":
-        return lambda: F.mse_loss(forward(), target)
-    if cfg["loss"] == "cross_entropy":
-        return lambda: F.cross_entropy(forward(), target)
-    raise ValueError(f"unknown loss {cfg['loss']!r}")
+    losses = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
+    if cfg["loss"] not in losses:
+        raise ValueError(f"unknown loss {cfg['loss']!r}")
+    loss = losses[cfg["loss"]]
+    n, batch = inputs.shape[0], cfg["train"]["batch_size"]
+    if batch == 0 or batch >= n:
+        return lambda step: loss(forward(inputs), target)
+    offsets = torch.arange(batch)
+
+    def minibatch_loss(step):
+        rows = (step * batch + offsets) % n
+        return loss(forward(inputs[rows]), target[rows])
+    return minibatch_loss
 
 
 def train(header, arrays):
@@ -105,7 +116,7 @@ def train(header, arrays):
         for group in optimizer.param_groups:  # lr_t = lr * min(1, t / warmup_steps)
             group["lr"] = lr * (min(1.0, step / warmup) if warmup > 0 else 1.0)
         optimizer.zero_grad()
-        loss = loss_of_step()
+        loss = loss_of_step(step - 1)
         loss.backward()
         optimizer.step()
         if target_norm:
