@@ -9,7 +9,8 @@ tests/export_reference.c), checked against independent definitions:
   split whatever the format;
 - concealed bits (task.concealed_bits): one-hots of the tokens followed by k
   bits of 0 or 1, fixed per pair: the same across data fractions, the bits of
-  k the first k of the bits of a larger k, different between pairs;
+  k the first k of the bits of a larger k, different between pairs; under
+  task.draws, pairs drawn with replacement with bits of their own per draw;
 - bad task keys get one-line errors naming the key, the value and what is
   allowed, exit 2, and nothing written.
 
@@ -125,6 +126,19 @@ ops_bits, _, ops_tokens = concealed(4, 0.5, "a op b =")
 check(np.array_equal(ops_tokens[:, [0, 2]], pairs) and np.all(ops_tokens[:, 1] == op_token),
       "concealed bits over 'a op b =': one-hots of all four tokens")
 
+# Miller et al.'s draws: 800 examples of mod-7 pairs drawn with replacement, each with bits of its own
+shape, drawn = export("draws", "task.p=7", "task.draws=800", "task.data_fraction=0.75", "task.concealed_bits=12")
+features, labels_drawn = drawn["features"], drawn["labels"]
+pair_of = features[:, :14].reshape(-1, 2, 7).argmax(axis=2)
+check(len(features) == 600 and shape["dim"] == 14 + 12, f"draws: 600 training examples of width 2*7 + 12, got "
+      f"{len(features)} x {shape['dim']}")
+check(np.array_equal(labels_drawn, (pair_of[:, 0] + pair_of[:, 1]) % 7), "draws: labels of the drawn pairs")
+check(len({tuple(t) for t in pair_of}) == 49, "draws: 600 draws cover all 49 pairs, so pairs repeat")
+same_pair = [i for i in range(1, 600) if tuple(pair_of[i]) == tuple(pair_of[0])]
+check(any(not np.array_equal(features[i, 14:], features[0, 14:]) for i in same_pair),
+      "draws: repeats of a pair carry different bits")
+_, fewer = export("draws_fewer", "task.p=7", "task.draws=800", "task.data_fraction=0.5", "task.concealed_bits=12")
+check(np.array_equal(fewer["features"], features[:400]), "draws: a smaller fraction takes the first draws (nested)")
 
 # --- bad input -----------------------------------------------------------------------------
 def refused(label, sets, *fragments):
@@ -151,6 +165,8 @@ refused("bits on a transformer", ["task.concealed_bits=10", "model.kind=transfor
         '"transformer"', '"mlp"')
 refused("bits on embeddings", ["task.concealed_bits=10", "model.input=embed_add"], "task.concealed_bits = 10",
         '"embed_add"', '"onehot"')
+refused("negative draws", ["task.draws=-5"], "task.draws", "-5")
+refused("too few draws", ["task.draws=3", "task.data_fraction=0.2"], "task.data_fraction", "3 drawn examples")
 refused("bits on images", ["task.kind=images", "task.concealed_bits=3"], "task.concealed_bits", "task.kind")
 
 finish()

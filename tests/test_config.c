@@ -497,7 +497,7 @@ static void test_to_json(void) {
         return;
     }
     const char *start = "{\"task\":{\"kind\":\"arithmetic\",\"op\":\"x+y\",\"p\":59,\"data_fraction\":0.3,"
-                        "\"sequence\":\"a b\",\"concealed_bits\":0},\"model\":{\"kind\":\"mlp\"";
+                        "\"sequence\":\"a b\",\"concealed_bits\":0,\"draws\":0},\"model\":{\"kind\":\"mlp\"";
     CHECK(strncmp(json, start, strlen(start)) == 0, "schema order: %s", json);
     CHECK(!strstr(json, "train_size") && !strstr(json, "train_images") && !strstr(json, "imbalance"),
           "the arithmetic task's JSON leaves out the other tasks' keys: %s", json);

@@ -141,8 +141,12 @@ int arithmetic_pair_count(const ArithmeticConfig *task) {
     return count;
 }
 
+int arithmetic_example_count(const ArithmeticConfig *task) {
+    return task->draws > 0 ? task->draws : arithmetic_pair_count(task);
+}
+
 int arithmetic_train_count(const ArithmeticConfig *task) {
-    return (int)(task->data_fraction * (double)arithmetic_pair_count(task));
+    return (int)(task->data_fraction * (double)arithmetic_example_count(task));
 }
 
 /* Tokens of one equation and the vocabulary they are drawn from: the p
@@ -178,48 +182,77 @@ ExampleShape arithmetic_shape(const ArithmeticConfig *task) {
 }
 
 /* Dense features of the equation a op b: the one-hots of its tokens, then
- * the pair's concealed bits, drawn from a stream seeded by the split seed
- * and the pair alone. features has room for arithmetic_shape().dim. */
-static void write_concealed_features(const ArithmeticConfig *task, int a, int b, uint64_t split_seed,
-                                     real *features) {
+ * the example's concealed bits, drawn from a stream seeded by bits_seed.
+ * features has room for arithmetic_shape().dim. */
+static void write_concealed_features(const ArithmeticConfig *task, int a, int b, uint64_t bits_seed, real *features) {
     int seq_len, vocab, tokens[5];
     sequence_layout(task, &seq_len, &vocab);
     write_equation(task, a, b, tokens);
     int onehots = seq_len * vocab;
     for (int j = 0; j < onehots; j++) features[j] = 0;
     for (int t = 0; t < seq_len; t++) features[t * vocab + tokens[t]] = 1;
-    char key[96];
-    snprintf(key, sizeof key, "concealed bits split=%016llx a=%d b=%d", (unsigned long long)split_seed, a, b);
     Rng rng;
-    rng_seed(&rng, hash_string(key));
+    rng_seed(&rng, bits_seed);
     for (int j = 0; j < task->concealed_bits; j++) features[onehots + j] = (real)(rng_next(&rng) >> 63);
+}
+
+/* The seed of one example's concealed bits: of its pair when every pair
+ * is an example, of its draw index under task.draws. */
+static uint64_t concealed_bits_seed(const ArithmeticConfig *task, uint64_t split_seed, int a, int b, int draw) {
+    char key[96];
+    if (task->draws > 0)
+        snprintf(key, sizeof key, "concealed bits split=%016llx draw=%d", (unsigned long long)split_seed, draw);
+    else
+        snprintf(key, sizeof key, "concealed bits split=%016llx a=%d b=%d", (unsigned long long)split_seed, a, b);
+    return hash_string(key);
+}
+
+/* The examples' pairs (x * p + y) in split order, into order (room for
+ * arithmetic_example_count()): every valid pair once, shuffled by the split
+ * seed; or under task.draws that many pairs drawn uniformly with
+ * replacement, in draw order. pairs (room for arithmetic_pair_count()) is
+ * scratch. */
+static void order_examples(const ArithmeticConfig *task, uint64_t split_seed, int *order, int *pairs) {
+    int p = task->p, total = arithmetic_pair_count(task), k = 0;
+    for (int x = 0; x < p; x++)
+        for (int y = 0; y < p; y++)
+            if (operation_defined(task->op, x, y)) pairs[k++] = x * p + y;
+    ASSERT(k == total);
+    Rng rng;
+    if (task->draws == 0) {
+        rng_seed(&rng, split_seed);
+        rng_shuffle(&rng, pairs, total);
+        memcpy(order, pairs, sizeof(int) * (size_t)total);
+        return;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "draws split=%016llx", (unsigned long long)split_seed);
+    rng_seed(&rng, hash_string(key));
+    for (int i = 0; i < task->draws; i++) order[i] = pairs[rng_below(&rng, (uint64_t)total)];
 }
 
 int arithmetic_dataset(Dataset *ds, const ArithmeticConfig *task, uint64_t split_seed) {
     memset(ds, 0, sizeof *ds);
-    int p = task->p, total = arithmetic_pair_count(task), n_train = arithmetic_train_count(task);
+    int p = task->p, total = arithmetic_example_count(task), n_train = arithmetic_train_count(task);
     ExampleShape shape = arithmetic_shape(task);
     ASSERT(total > 0 && n_train >= 0 && n_train <= total);
-    int *order = malloc(sizeof(int) * (size_t)total);
-    if (!order || examples_alloc(&ds->train, &shape, n_train) || examples_alloc(&ds->test, &shape, total - n_train)) {
+    int *order = malloc(sizeof(int) * (size_t)total), *pairs = malloc(sizeof(int) * (size_t)arithmetic_pair_count(task));
+    if (!order || !pairs || examples_alloc(&ds->train, &shape, n_train) ||
+        examples_alloc(&ds->test, &shape, total - n_train)) {
         free(order);
+        free(pairs);
         dataset_free(ds);
         return -1;
     }
-    int k = 0;
-    for (int x = 0; x < p; x++)
-        for (int y = 0; y < p; y++)
-            if (operation_defined(task->op, x, y)) order[k++] = x * p + y;
-    ASSERT(k == total);
-    Rng rng;
-    rng_seed(&rng, split_seed);
-    rng_shuffle(&rng, order, total);
+    order_examples(task, split_seed, order, pairs);
+    free(pairs);
     for (int i = 0; i < total; i++) {
         Examples *ex = i < n_train ? &ds->train : &ds->test;
         int j = i < n_train ? i : i - n_train;
         int a = order[i] / p, b = order[i] % p;
         if (task->concealed_bits > 0)
-            write_concealed_features(task, a, b, split_seed, ex->features + (long)j * shape.dim);
+            write_concealed_features(task, a, b, concealed_bits_seed(task, split_seed, a, b, i),
+                                     ex->features + (long)j * shape.dim);
         else
             write_equation(task, a, b, ex->tokens + (long)j * shape.seq_len);
         ex->labels[j] = operation_apply(task->op, a, b, p);

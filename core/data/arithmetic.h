@@ -53,6 +53,7 @@ typedef struct {
     double data_fraction;    /* fraction of all valid pairs used for training */
     SequenceFormat sequence;
     int concealed_bits;      /* k random bits per example (0: token inputs) */
+    int draws;               /* examples drawn with replacement (Miller et al.), 0: every pair once */
 } ArithmeticConfig;
 
 /* JSON name of an operation ("x+y", ...), and the reverse lookup (returns
@@ -79,9 +80,11 @@ bool is_prime(int n);
 /* JSON name of a sequence format ("a b", "a b =", "a op b =", "<bos> a op b ="). */
 const char *sequence_format_name(SequenceFormat format);
 
-/* Number of pairs in the operation's domain, and the training-set size the
- * split takes: floor(data_fraction * pairs). */
+/* Number of pairs in the operation's domain; of examples (the pairs, or
+ * task.draws); and the training-set size the split takes:
+ * floor(data_fraction * examples). */
 int arithmetic_pair_count(const ArithmeticConfig *task);
+int arithmetic_example_count(const ArithmeticConfig *task);
 int arithmetic_train_count(const ArithmeticConfig *task);
 
 /* The shape of the task's examples: tokens of the sequence format, or with
@@ -91,10 +94,14 @@ ExampleShape arithmetic_shape(const ArithmeticConfig *task);
 
 /* Build all valid pairs, shuffle them with a stream seeded by split_seed,
  * and put the first arithmetic_train_count() into train, the rest into
- * test. Equal split seeds give nested training sets across data fractions
+ * test. With task.draws, the examples are that many pairs drawn uniformly
+ * with replacement from a stream seeded by split_seed, the first ones the
+ * training set (a pair may then be in both sets; the concealed bits tell
+ * its examples apart, Miller et al.'s design). Equal split seeds give nested training sets across data fractions
  * (the split does not depend on the sequence format). Each pair's concealed
  * bits come from a stream of its own, seeded by split_seed and the pair, so
- * they too are the same across data fractions, and the bits of k are the
+ * they too are the same across data fractions (under task.draws each
+ * draw's bits have a stream of their own), and the bits of k are the
  * first k of the bits of any larger k. Returns 0, or -1 if
  * memory runs out (dataset left empty). */
 int arithmetic_dataset(Dataset *ds, const ArithmeticConfig *task, uint64_t split_seed);

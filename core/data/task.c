@@ -53,7 +53,7 @@ int task_layout(const TaskConfig *task, TaskLayout *layout, char *err, size_t er
     case TASK_S5:
         layout->shape = arithmetic_shape(&task->arithmetic);
         layout->n_train = arithmetic_train_count(&task->arithmetic);
-        layout->n_test = arithmetic_pair_count(&task->arithmetic) - layout->n_train;
+        layout->n_test = arithmetic_example_count(&task->arithmetic) - layout->n_train;
         return 0;
     case TASK_IMAGES: {
         ImagesInfo info;
@@ -95,8 +95,8 @@ int task_dataset(Dataset *ds, const TaskConfig *task, uint64_t seed, char *err, 
     case TASK_ARITHMETIC:
     case TASK_S5:
         if (arithmetic_dataset(ds, &task->arithmetic, seed) == 0) return 0;
-        return error_format(err, errlen, "out of memory building the split of %d pairs (task.kind = %s)",
-                            arithmetic_pair_count(&task->arithmetic), task_kind_name(task->kind));
+        return error_format(err, errlen, "out of memory building the split of %d examples (task.kind = %s)",
+                            arithmetic_example_count(&task->arithmetic), task_kind_name(task->kind));
     case TASK_IMAGES:
         return images_dataset(ds, &task->images, task->train_size, task->test_size, seed, err, errlen);
     case TASK_TEACHER_STUDENT:

@@ -101,6 +101,7 @@ typedef enum {
     F_TASK_DATA_FRACTION,
     F_TASK_SEQUENCE,
     F_TASK_CONCEALED_BITS,
+    F_TASK_DRAWS,
     F_TASK_TRAIN_SIZE,
     F_TASK_TEST_SIZE,
     F_TASK_TRAIN_IMAGES,
@@ -229,6 +230,12 @@ static const Field fields[FIELD_COUNT] = {
                                .help = "k random bits appended to every example's one-hot input (Miller et al. "
                                        "2024), fixed per pair by the split seed; the MLP then reads dense "
                                        "features (model.input \"onehot\" or \"dense\")."},
+    [F_TASK_DRAWS] = {"task.draws", INT_RANGE(0, 100000000), MEMBER(task.arithmetic.draws), .default_value = 0,
+                      ALGEBRAIC_ONLY,
+                      .help = "0: every pair is one example. Otherwise this many examples, each a pair drawn "
+                              "uniformly with replacement, split by task.data_fraction; a pair may be in both "
+                              "sets, told apart by its concealed bits (Miller et al.'s 600 train / 200 test "
+                              "draws of mod-7 pairs)."},
     [F_TASK_TRAIN_SIZE] = {"task.train_size", INT_RANGE(1, 100000000), MEMBER(task.train_size),
                            .default_value = 1000, SIZED_TASKS,
                            .default_note = "1000 for images, 100 for teacher_student, 400 for carvalho",
@@ -894,13 +901,14 @@ static int check_task(Parser *ps) {
             return error_format(ps->err, ps->errlen,
                                 "%s: task.p = %d: must be prime, since task.op \"%s\" needs a prime",
                                 origin(ps, &fields[F_TASK_P]), arith->p, operation_name(arith->op));
-        int pairs = arithmetic_pair_count(arith), train = arithmetic_train_count(arith);
+        int pairs = arithmetic_example_count(arith), train = arithmetic_train_count(arith);
         if (train < 1 || pairs - train < 1) {
             format_field_value(&fields[F_TASK_DATA_FRACTION], &ps->cfg, value, sizeof value);
             return error_format(ps->err, ps->errlen,
-                                "%s: task.data_fraction = %s: the split of %d pairs (%s%d) leaves %d "
+                                "%s: task.data_fraction = %s: the split of %d %s (%s%d) leaves %d "
                                 "training and %d test examples; need at least 1 of each",
                                 origin(ps, &fields[F_TASK_DATA_FRACTION]), value, pairs,
+                                arith->draws > 0 ? "drawn examples" : "pairs",
                                 task->kind == TASK_S5 ? "S5, order " : "task.p = ", arith->p, train, pairs - train);
         }
         return 0;
