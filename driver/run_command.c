@@ -809,7 +809,7 @@ static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
     }
     d.counts.total = n;
     /* the data files, before the output is touched */
-    if (sweep_check_data(sweep, err, sizeof err) != 0) {
+    if (sweep_check_data(sweep, err, sizeof err) != 0 || sweep_check_ticket_sources(sweep, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep run: %s\n", err);
         status = broadcast_status(EXIT_BAD_INPUT);
         goto out;

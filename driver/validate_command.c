@@ -203,7 +203,7 @@ int command_validate(int argc, char **argv) {
         fprintf(stderr, "groksweep validate: %s\n", err);
         return EXIT_BAD_INPUT;
     }
-    if (sweep_check_data(&sweep, err, sizeof err) != 0) {
+    if (sweep_check_data(&sweep, err, sizeof err) != 0 || sweep_check_ticket_sources(&sweep, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep validate: %s\n", err);
         sweep_free(&sweep);
         return EXIT_BAD_INPUT;

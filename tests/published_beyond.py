@@ -22,61 +22,15 @@ usage: published_beyond.py GROKSWEEP MPIEXEC PROJECT_ROOT WORKDIR
 - Fan et al. 2024 (sweeps/deep_grokking.json): deeper MLPs generalize later,
   and every hidden layer's feature rank is recorded.
 """
-import json
-import os
-import subprocess
 import sys
 
-import h5py
 import numpy as np
-from harness import ENV, check, finish
+from harness import check, finish
+from reduced_sweeps import PHASES, ReducedSweeps, at_step, first_step
 
 GROKSWEEP, MPIEXEC, ROOT, WORKDIR = sys.argv[1:5]
-PHASES = {0: "none", 1: "comprehension", 2: "grokking", 3: "memorization", 4: "confusion"}
-PATH_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
-
-
-def start_run(name, grid, label=None, ranks=2, **train):
-    """Start the shipped sweep `name` on another grid, with train keys replaced; returns a handle for
-    finish_run."""
-    with open(os.path.join(ROOT, "sweeps", name)) as f:
-        sweep = json.load(f)
-    sweep["grid"] = grid
-    sweep["train"].update(train)
-    for key in PATH_KEYS:  # the shipped sweeps name their files relative to the project root
-        if key in sweep["task"] and not os.path.isabs(sweep["task"][key]):
-            sweep["task"][key] = os.path.join(ROOT, sweep["task"][key])
-    path = os.path.join(WORKDIR, f"{label or name[:-5]}.json")
-    with open(path, "w") as f:
-        json.dump(sweep, f)
-    out = path[:-5] + ".h5"
-    process = subprocess.Popen([MPIEXEC, "-n", str(ranks), GROKSWEEP, "run", path, "-o", out, "--force", "--quiet"],
-                               env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return name, out, process
-
-
-def finish_run(handle):
-    """Wait for a started sweep; return the file's variables squeezed of their length-1 axes (coordinates
-    included)."""
-    name, out, process = handle
-    _, stderr = process.communicate(timeout=1200)
-    check(process.returncode == 0, f"{name}: sweep exit 0, got {process.returncode}: {stderr[-500:]}")
-    with h5py.File(out, "r") as f:
-        return {key: np.squeeze(f[key][...]) for key in f if isinstance(f[key], h5py.Dataset)}
-
-
-def reduced_run(name, grid, **options):
-    return finish_run(start_run(name, grid, **options))
-
-
-def first_step(curve, steps, level):
-    """First evaluation step at which curve >= level, or -1."""
-    hits = np.nonzero(curve >= level)[0]
-    return int(steps[hits[0]]) if len(hits) else -1
-
-
-def at_step(curve, steps, step):
-    return float(curve[list(steps).index(step)])
+SWEEPS = ReducedSweeps(GROKSWEEP, MPIEXEC, ROOT, WORKDIR)
+start_run, finish_run, reduced_run = SWEEPS.start, SWEEPS.finish, SWEEPS.run
 
 
 def omnigrok_mnist():
@@ -186,7 +140,6 @@ def deep_grokking():
         check(np.isnan(ranks[d, depth:]).all(), f"depth {depth}: NaN for the layers it does not have")
 
 
-os.makedirs(WORKDIR, exist_ok=True)
 omnigrok_mnist()
 omnigrok_teacher_student()
 omnigrok_lu()

@@ -179,6 +179,21 @@ def bad_input(dense_path):
             check(needle in message, f"{label}: message names {needle!r}: {message!r}")
         check(result.stdout == "" and not os.path.exists(out) and not os.path.exists(curve),
               f"{label}: nothing written")
+    # a sweep whose ticket points read a file of another model is refused before its output is touched
+    with open(CONFIG) as f:
+        sweep = json.load(f)
+    sweep["ticket"] = {"source": "file", "weights": other, "kept_fraction": 0.4}
+    sweep["grid"] = {"data_fraction": [0.3], "weight_decay": [1, 2], "init_scale": [1], "seed": 1}
+    sweep_path, sweep_out = os.path.join(WORKDIR, "ticket_sweep.json"), os.path.join(WORKDIR, "ticket_sweep.h5")
+    with open(sweep_path, "w") as f:
+        json.dump(sweep, f)
+    for command in (["validate", sweep_path], ["run", sweep_path, "-o", sweep_out]):
+        result = run(*command)
+        message = result.stderr.strip()
+        check(result.returncode == 2 and len(message.splitlines()) == 1 and "grid point" in message and
+              "other.h5" in message and "(100, 118)" in message, f"{command[0]} of a sweep reading another model's "
+              f"weights: exit 2 with one line naming the point and the file, got {result.returncode}: {message!r}")
+    check(not os.path.exists(sweep_out), "run of that sweep: nothing written")
 
 
 def help_documents_tickets():

@@ -1,6 +1,7 @@
 #include "point.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -126,4 +127,40 @@ double run_cost_flops(const RunConfig *cfg, const TaskLayout *layout) {
     double evaluation = (2 * flops.per_batch + flops.per_example * (layout->n_train + layout->n_test)) *
                         ((double)cfg->train.steps / cfg->train.eval_every + 1);
     return training + evaluation;
+}
+
+/* The parts of a config that decide which weights file it reads and the
+ * model that file must fit. */
+typedef struct {
+    char weights[DATA_PATH_CAPACITY];
+    ModelConfig model;
+    TaskConfig task;
+} CheckedWeightsSource;
+
+#define MAX_CHECKED_WEIGHTS_SOURCES 16
+
+int sweep_check_ticket_sources(const Sweep *sweep, char *err, size_t errlen) {
+    CheckedWeightsSource checked[MAX_CHECKED_WEIGHTS_SOURCES];
+    int n_checked = 0;
+    for (long p = 0; p < sweep->n_points; p++) {
+        RunConfig cfg;
+        char message[1024], label[256];
+        if (sweep_point_config(sweep, p, &cfg, message, sizeof message) != 0)
+            return error_format(err, errlen, "%s", message);
+        if (!ticket_active(&cfg.ticket) || cfg.ticket.source != TICKET_SOURCE_FILE) continue;
+        CheckedWeightsSource source;
+        memset(&source, 0, sizeof source);
+        snprintf(source.weights, sizeof source.weights, "%s", cfg.ticket.weights);
+        source.model = cfg.model;
+        source.task = cfg.task;
+        bool seen = false;
+        for (int i = 0; i < n_checked && !seen; i++) seen = memcmp(&checked[i], &source, sizeof source) == 0;
+        if (seen) continue;
+        if (ticket_check_source(&cfg, message, sizeof message) != 0) {
+            sweep_point_label(sweep, p, label, sizeof label);
+            return error_format(err, errlen, "%s: grid point %s: %s", sweep->source, label, message);
+        }
+        if (n_checked < MAX_CHECKED_WEIGHTS_SOURCES) checked[n_checked++] = source;
+    }
+    return 0;
 }

@@ -43,4 +43,10 @@ double memory_available_bytes(void);
  * the kernel's OOM killer. */
 int run_fits_in_memory(const RunConfig *cfg, char *err, size_t errlen);
 
+/* The weights files that a sweep's ticket points read (ticket.source
+ * "file"), each checked once per model against that model's parameter
+ * table, before anything is written. Returns 0, or -1 with one line naming
+ * the grid point, the file and the mismatch. */
+int sweep_check_ticket_sources(const Sweep *sweep, char *err, size_t errlen);
+
 #endif
