@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plot the grokking phase diagram of a groksweep output file.
 
-usage: plot_phase_diagram.py OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N]
+usage: plot_phase_diagram.py OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N] [--plane Y,X ...]
 
 Writes figures into DIR (created if missing), as PNG by default or as PDF or
 SVG with --format (the names below with that extension), and prints their
@@ -16,6 +16,17 @@ paths:
   phase_imbalance_train_size.png         the same over imbalance x training-set size (Carvalho)
   delay_*.png                            grokking delay t_test - t_train (steps to 90% accuracy)
                                          over the same planes
+  phase_Y_X.png, delay_Y_X.png           with --plane Y,X (repeatable), the two maps over any two
+                                         grid axes with several values, by their coordinate names
+                                         (Y vertical, X horizontal; string axes such as op as
+                                         ticks in grid order), instead of the planes above; without
+                                         --plane, when none of the planes above applies, the plane
+                                         of the first two non-seed axes with several values
+  delay_AXIS.png                         when a single non-seed axis has several values: the
+                                         grokking delay against it, one marker per seed coloured
+                                         by its phase, the line their median (grokking_delay_* at
+                                         the sweep's phase threshold, else at 90%); log y when the
+                                         delays span more than 10x
   curves_by_phase.png                    train and test accuracy, and beside it train and test
                                          loss (log scale), of one grid point per phase present;
                                          with several seeds the median over the seeds, shaded
@@ -39,7 +50,7 @@ stderr. The file may belong to a sweep that is still running: it is read
 without HDF5 file locking, and points not run yet show as "not run".
 
 exit status: 0 figures written; 2 bad input (missing file, not a groksweep
-sweep file, bad flags)
+sweep file, bad flags, a --plane axis the file has not or with a single value)
 """
 import argparse
 import json
@@ -53,6 +64,7 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 import h5py  # noqa: E402
 import matplotlib  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -86,6 +98,7 @@ CELL_FONT_PT = (5.0, 7.0)  # smallest and largest font size of those numbers at 
 TRAIN_COLOUR, TEST_COLOUR = "#0072b2", "#d55e00"
 MARKERS = "osD^v<>ph*"  # init scales in the loss figure
 LINESTYLES = ("-", "--", ":", "-.")
+DELAY_FILL = -2147483647  # grokking_delay_* where a level was never reached (groksweep's _FillValue)
 
 
 class BadInput(Exception):
@@ -194,16 +207,18 @@ def categories(status, phase):
 
 def task_title(f):
     try:
-        task = json.loads(text(f.attrs["sweep"])).get("task", {})
+        sweep = json.loads(text(f.attrs["sweep"]))
+        task, grid = sweep.get("task", {}), sweep.get("grid", {})
     except (KeyError, ValueError, AttributeError):
         return ""
     kind = task.get("kind", "arithmetic")
     if kind == "arithmetic":
-        return f"{task.get('op', 'x+y')} mod {task.get('p', 59)}"
+        return f"{'each op' if 'task.op' in grid else task.get('op', 'x+y')} mod {task.get('p', 59)}"
+    if kind == "s5":
+        return f"{'each op' if 'task.op' in grid else task.get('op', 'x.y')} in S5"
     if kind == "images":
         return f"images: {os.path.basename(os.path.dirname(task.get('train_images', 'fashion-mnist/')))}"
     if kind == "carvalho":
-        grid = json.loads(text(f.attrs["sweep"])).get("grid", {})
         return "Carvalho et al." + ("" if "task.dataset" in grid else f" dataset {task.get('dataset', 1)}")
     return kind.replace("_", "-")
 
@@ -223,6 +238,7 @@ class Sweep:
         done = self.vars["status"] == 1
         self.delay = np.where(done, self.vars["test_acc_step_90"] - self.vars["train_acc_step_90"], np.nan)
         self.task = task_title(f)
+        self.varied = [n for n in self.names if n != "seed" and self.length(n) > 1]
 
     def length(self, name):
         return len(self.coords[name]) if name in self.coords else 0
@@ -518,6 +534,102 @@ def delay_map(S, y, x, name=None):
             v = med[k][j, i]
             ax.text(i, j, compact(v), ha="center", va="center", fontsize=size,
                     color="white" if norm(v) < 0.55 else "black")
+    return fig
+
+def delay_variable(S):
+    """The per-point grokking delay of the 1-D delay figure and its accuracy level in percent:
+    the file's grokking_delay_<level> at the sweep's phase threshold if it has one, else
+    grokking_delay_90, else test_acc_step_90 - train_acc_step_90. NaN where a seed never reached
+    the level or did not finish."""
+    try:
+        threshold = float(json.loads(text(S.f.attrs["sweep"])).get("phase", {}).get("threshold", 0.9))
+    except (KeyError, ValueError, AttributeError, TypeError):
+        threshold = 0.9
+    done = S.vars["status"] == 1
+    for level in dict.fromkeys((int(round(threshold * 100)), 90)):
+        name = f"grokking_delay_{level}"
+        values = read(S.f, name)
+        if values is not None and values.shape == S.shape:
+            fill = S.f[name].attrs.get("_FillValue", DELAY_FILL)
+            fill = float(np.asarray(fill).ravel()[0]) if np.size(fill) else DELAY_FILL
+            return np.where(done & (values != fill) & (values != DELAY_FILL), values, np.nan), level
+    return S.delay, 90
+
+
+def delay_scale(ax, values, step):
+    """Log y when the delays span more than 10x (symmetric log when some are 0 or negative)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if lo > 0 and hi / lo > 10:
+        ax.set_yscale("log")
+    elif lo <= 0 < hi and hi / step > 10:
+        ax.set_yscale("symlog", linthresh=step, linscale=0.5)
+
+
+def delay_1d_figure(S, axis, name=None):
+    """The grokking delay against the one non-seed axis with several values: a marker per seed,
+    coloured by its phase, and the median over the seeds that reached the level."""
+    delay, level = delay_variable(S)
+    k = S.names.index(axis)
+    seed_k = S.names.index("seed") if "seed" in S.names else None
+    index = tuple(slice(None) if i in (k, seed_k) else 0 for i in range(len(S.names)))
+
+    def per_value(a):  # (n values, n seeds)
+        a = a[index]
+        return a[:, None] if seed_k is None else a if k < seed_k else a.T
+
+    order = sorted_order(S.coords[axis])
+    values = S.coords[axis][order]
+    d, code = per_value(delay)[order], per_value(S.code)[order]
+    finite = d[np.isfinite(d)]
+    if finite.size == 0:
+        raise Skip(f"no point reached {level}% train and test accuracy")
+    numeric = values.dtype.kind in "iuf"
+    xs = values.astype(float) if numeric else np.arange(len(values), dtype=float)
+    n_seeds = d.shape[1]
+    fig, ax = plt.subplots(figsize=(max(4.2, 0.55 * len(values) + 2.2), 3.4), layout="constrained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # values no seed reached stay NaN
+        median = np.nanmedian(d, axis=1)
+    ax.plot(xs, median, color="0.2", linewidth=1.4, zorder=2, label="median")
+    present = set()
+    for s in range(n_seeds):
+        marker = MARKERS[s % len(MARKERS)]
+        for j in np.nonzero(np.isfinite(d[:, s]))[0]:
+            present.add(int(code[j, s]))
+            ax.plot(xs[j], d[j, s], marker, ms=6, color=CATEGORIES[code[j, s]][1], mec="0.2", mew=0.5,
+                    linestyle="none", zorder=3, gid="seed delay")
+    missing = (~np.isfinite(d)).sum(1)
+    top = ax.get_xaxis_transform()
+    for j in np.nonzero(missing)[0]:
+        ax.plot(xs[j], 0.97, "v", ms=6, mfc="white", mec="0.3", transform=top, clip_on=False, zorder=3,
+                gid="never reached")
+        if missing[j] > 1:
+            ax.text(xs[j], 0.97, f" {missing[j]}", transform=top, fontsize=7, va="center", ha="left")
+    delay_scale(ax, finite, eval_spacing(S))
+    if numeric:
+        if xs.min() > 0 and xs.max() / xs.min() >= 20:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xticks(xs, [fmt(v) for v in values])
+    else:
+        ax.set_xticks(xs, [fmt(v) for v in values], rotation=45 if len(values) > 6 else 0)
+        ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_xlabel(pretty(axis))
+    ax.set_ylabel(f"t_test − t_train at {level}% (steps)")
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=8)
+    handles = category_handles(sorted(present))
+    if n_seeds > 1:
+        handles += [Line2D([], [], marker=MARKERS[s % len(MARKERS)], color="0.4", linestyle="none",
+                           label=f"seed {fmt(S.coords['seed'][s])}") for s in range(n_seeds)]
+    handles.append(Line2D([], [], color="0.2", linewidth=1.4, label="median"))
+    if missing.any():
+        handles.append(Line2D([], [], marker="v", mfc="white", mec="0.3", linestyle="none",
+                              label=f"never reached {level}%\n(number of seeds)"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    task = f"{S.task}, " if S.task else ""
+    fig.suptitle(f"Grokking delay to {level}% accuracy against {pretty(axis)}\n{task}"
+                 f"{seeds_text(S, 'one marker for each')}, {status_counts(S)}", fontsize=10)
     return fig
 
 
@@ -829,18 +941,62 @@ def feature_rank_figure(S, name="feature_rank.png"):
     return fig
 
 
-def figures():
+def planes_of(S, planes=None):
+    """The (y, x) planes of the maps: the given ones, else MAPS and, when none of those applies,
+    the first two non-seed axes with several values."""
+    if planes:
+        return list(planes)
+    maps = list(MAPS)
+    if all(map_skip_reason(S, y, x) for y, x in MAPS) and len(S.varied) >= 2:
+        maps.append(tuple(S.varied[:2]))
+    return maps
+
+
+def figures(S=None, planes=None):
     """[(file stem, figure function, its arguments after the sweep)] in the order written."""
-    return ([(f"phase_{y}_{x}", phase_map, (y, x)) for y, x in MAPS]
-            + [(f"delay_{y}_{x}", delay_map, (y, x)) for y, x in MAPS]
+    maps = planes_of(S, planes) if S is not None else list(MAPS)
+    one_d = [(f"delay_{S.varied[0]}", delay_1d_figure, (S.varied[0],))] if S is not None and len(S.varied) == 1 \
+        else []
+    return ([(f"phase_{y}_{x}", phase_map, (y, x)) for y, x in maps]
+            + [(f"delay_{y}_{x}", delay_map, (y, x)) for y, x in maps] + one_d
             + [("curves_by_phase", curves_figure, ()), ("loss_vs_weight_norm", loss_figure, ()),
                ("feature_rank", feature_rank_figure, ())])
 
 
-def write_figures(S, outdir, fmt="png", dpi=130):
+def check_planes(S, values):
+    """The --plane values as [(y, x)], in order without repeats; BadInput naming the flag, the
+    value and the allowed axis names when one is not two distinct axes with several values."""
+    allowed = ", ".join(S.varied) if S.varied else "none"
+    planes = []
+    for value in values:
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 2 or not all(parts):
+            reason = "expected two axis names Y,X"
+        elif parts[0] == parts[1]:
+            reason = f"the same axis {parts[0]!r} twice"
+        else:
+            reason = None
+            for n in parts:
+                if n not in S.coords:
+                    reason = f"no grid axis {n!r}"
+                elif n == "seed":
+                    reason = "seed is not an axis of a map (the maps aggregate the seeds)"
+                elif S.length(n) < 2:
+                    reason = f"{n} has a single value"
+                if reason:
+                    break
+        if reason:
+            raise BadInput(f"argument --plane: {value!r}: {reason}; allowed axis names (grid axes with "
+                           f"several values): {allowed}")
+        if tuple(parts) not in planes:
+            planes.append(tuple(parts))
+    return planes
+
+
+def write_figures(S, outdir, fmt="png", dpi=130, planes=None):
     """Every figure the file gives, as outdir/STEM.fmt; notes the skipped ones. The paths written."""
     written = []
-    for stem, draw, args in figures():
+    for stem, draw, args in figures(S, planes):
         name = f"{stem}.{fmt}"
         try:
             fig = draw(S, *args, name=name)
@@ -869,8 +1025,9 @@ def parse_args(argv):
     p = ArgumentParser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                        description=__doc__[__doc__.index("Writes"):].split("\nexit status")[0],
                        epilog="exit status: 0 figures written; 2 bad input (missing file, not a "
-                              "groksweep sweep file, bad flags)",
-                       usage="%(prog)s OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N]")
+                              "groksweep sweep file, bad flags, a --plane axis the file has not or with "
+                              "a single value)",
+                       usage="%(prog)s OUT.h5 -o DIR [--format png|pdf|svg] [--dpi N] [--plane Y,X ...]")
     p.add_argument("file", metavar="OUT.h5", help="output of groksweep run")
     p.add_argument("-o", "--outdir", metavar="DIR", required=True, help="directory for the figures")
     p.add_argument("--format", choices=FORMATS, default="png", metavar="{png,pdf,svg}",
@@ -878,6 +1035,10 @@ def parse_args(argv):
     p.add_argument("--dpi", type=int, default=130, metavar="N",
                    help="resolution of PNG files, and of the map images inside PDF and SVG files "
                         "(default 130)")
+    p.add_argument("--plane", action="append", default=[], metavar="Y,X",
+                   help="draw the phase and delay maps over grid axes Y (vertical) and X (horizontal), "
+                        "by coordinate name (e.g. op,data_fraction), instead of the default planes; "
+                        "repeatable")
     return p.parse_args(argv)
 
 
@@ -895,13 +1056,19 @@ def main(argv):
         print(f"{PROG}: {args.file}: {e}", file=sys.stderr)
         return 2
     try:
+        planes = check_planes(S, args.plane)
+    except BadInput as e:
+        S.f.close()
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    try:
         os.makedirs(args.outdir, exist_ok=True)
     except OSError as e:
         S.f.close()
         print(f"{PROG}: cannot create {args.outdir}: {e.strerror}", file=sys.stderr)
         return 2
     try:
-        written = write_figures(S, args.outdir, args.format, args.dpi)
+        written = write_figures(S, args.outdir, args.format, args.dpi, planes)
     finally:
         S.f.close()
     for path in written:

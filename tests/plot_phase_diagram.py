@@ -22,6 +22,14 @@ usage: plot_phase_diagram.py GROKSWEEP WORKDIR
   colours; the delay maps write compact numbers that fit their cells at
   5-7 points printed 3.4 inches wide, smaller on a 6 x 10 grid and none on a
   30 x 40 grid (files in the output format written here, too big to run).
+- A sweep over the string axis task.op x data fraction (2 seeds), which none of
+  the default planes fits: the plane op x data_fraction is drawn, ops as ticks
+  in grid order; --plane data_fraction,op draws that plane instead; bad --plane
+  values (an unknown axis, the same axis twice, a single-valued axis, not two
+  names) get one line naming --plane, the value and the allowed axes, exit 2
+  and write nothing. Its subsets with one axis of several values (op, a string
+  axis; data fraction, a numeric one) get the 1-D delay figure, one marker per
+  seed that reached 90% and the median line, from grokking_delay_90.
 """
 import contextlib
 import importlib.util
@@ -139,6 +147,17 @@ def derived_sweep():
     sweep["train"].update(steps=600, eval_every=20)
     sweep["grid"].update(weight_decay=[0, 0.3, 10], init_scale=[1, 3], seed=2)
     assert all(len(sweep["grid"][k]) >= 2 for k in ("data_fraction", "weight_decay", "init_scale"))
+    return sweep
+
+
+def ops_sweep():
+    """sweep_tiny.json over task.op x data fraction (given out of order) with 2 seeds, every
+    other axis single-valued."""
+    with open(TINY) as fh:
+        sweep = json.load(fh)
+    sweep["train"].update(steps=300)
+    sweep["grid"] = {"task.op": ["x+y", "x-y"], "data_fraction": [0.7, 0.3], "weight_decay": [1],
+                     "init_scale": [1], "seed": 2}
     return sweep
 
 
@@ -446,6 +465,112 @@ def check_delay_cells(P, S, path):
           f"30 x 40 delay map: a note on dropping the numbers: {stderr.getvalue().strip()}")
 
 
+def tick_texts(axis):
+    return [t.get_text() for t in axis.get_ticklabels()]
+
+
+def check_delay_1d(P, path, axis, ticks):
+    """The 1-D delay figure of a file whose one non-seed axis with several values is `axis`:
+    a marker per seed that reached 90%, the median line over them, a marker per value where a
+    seed never did, compared with the file's grokking_delay_90."""
+    S = P.Sweep(P.open_sweep(path), path)
+    try:
+        check(S.varied == [axis], f"1-D {axis}: the one axis with several values: {S.varied}")
+        fig = P.delay_1d_figure(S, axis)
+    finally:
+        S.f.close()
+    ax = fig.axes[0]
+    with read_only(path) as f:
+        names = axis_names(f)
+        index = tuple(slice(None) if n in (axis, "seed") else 0 for n in names)
+        delay = f["grokking_delay_90"][index].astype(float)
+        delay[(delay == -2147483647) | (f["status"][index] != 1)] = np.nan
+        if names.index(axis) > names.index("seed"):
+            delay = delay.T
+        values = f[axis][...]
+    order = np.argsort(values) if values.dtype.kind in "iuf" else np.arange(len(values))
+    delay = delay[order]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(delay, axis=1)
+    check(np.isfinite(delay).any() and (~np.isfinite(delay)).any(),
+          f"1-D {axis}: the file has delays reached and never reached: {delay.tolist()}")
+    markers = sorted(float(line.get_ydata()[0]) for line in ax.get_lines() if line.get_gid() == "seed delay")
+    check(markers == sorted(delay[np.isfinite(delay)].tolist()),
+          f"1-D {axis}: a marker per seed that reached 90%: {markers}, {delay.tolist()}")
+    lines = [line for line in ax.get_lines() if line.get_label() == "median"]
+    check(len(lines) == 1 and np.allclose(lines[0].get_ydata(), median, equal_nan=True),
+          f"1-D {axis}: the line is the median over the seeds: {[list(x.get_ydata()) for x in lines]}, "
+          f"{median.tolist()}")
+    never = [line for line in ax.get_lines() if line.get_gid() == "never reached"]
+    check(len(never) == int((~np.isfinite(delay)).any(axis=1).sum()),
+          f"1-D {axis}: a marker where seeds never reached 90%: {len(never)}")
+    check(tick_texts(ax.xaxis) == ticks and ax.get_xlabel() == axis.replace("_", " "),
+          f"1-D {axis}: ticks {ticks} in order: {tick_texts(ax.xaxis)}, label {ax.get_xlabel()!r}")
+    P.plt.close(fig)
+
+    scales = []
+    for values in ([100, 5000], [0, 40, 2000], [100, 500]):
+        fig, ax = P.plt.subplots()
+        P.delay_scale(ax, np.array(values, float), 20.0)
+        scales.append(ax.get_yscale())
+        P.plt.close(fig)
+    check(scales == ["log", "symlog", "linear"], f"1-D delay: log y over more than 10x: {scales}")
+
+
+def check_other_axes(out):
+    """A sweep over task.op x data fraction: its plane drawn by default and with --plane, bad
+    --plane values refused, and its single-axis subsets' 1-D delay figures."""
+    outdir = os.path.join(WORKDIR, "plots_ops")
+    planes = ["op_data_fraction"]
+    others = ["curves_by_phase.png", "loss_vs_weight_norm.png"]
+    expected = [f"phase_{m}.png" for m in planes] + [f"delay_{m}.png" for m in planes] + others
+    result = plot(out, outdir)
+    listed = check_plot_run(result, outdir, expected, "op x data fraction")
+    check(sorted(map(os.path.basename, listed)) == sorted(expected),
+          f"op x data fraction: only the op plane, curves and losses: {listed}")
+    check("skipping phase_data_fraction_weight_decay.png: weight_decay has a single value" in result.stderr,
+          f"op x data fraction: the default planes are still noted as skipped: {result.stderr.strip()}")
+    P = load_script()
+    S = P.Sweep(P.open_sweep(out), out)
+    try:
+        fig = P.phase_map(S, "op", "data_fraction")
+        ax = fig.axes[0]
+        check(tick_texts(ax.yaxis) == ["x+y", "x-y"] and tick_texts(ax.xaxis) == ["0.3", "0.7"],
+              f"op plane: ops as ticks in grid order, data fractions sorted: {tick_texts(ax.yaxis)}, "
+              f"{tick_texts(ax.xaxis)}")
+        P.plt.close(fig)
+    finally:
+        S.f.close()
+
+    outdir = os.path.join(WORKDIR, "plots_ops_plane")
+    expected = ["phase_data_fraction_op.png", "delay_data_fraction_op.png"] + others
+    listed = check_plot_run(plot(out, outdir, "--plane", "data_fraction,op"), outdir, expected, "--plane")
+    check(sorted(map(os.path.basename, listed)) == sorted(expected),
+          f"--plane data_fraction,op: that plane instead of the default ones: {listed}")
+
+    bad_dir = os.path.join(WORKDIR, "plots_bad_plane")
+    for value, words in (("nope,op", "no grid axis 'nope'"), ("op,op", "the same axis 'op' twice"),
+                         ("op,weight_decay", "weight_decay has a single value"), ("op", "two axis names")):
+        result = plot(out, bad_dir, "--plane", "data_fraction,op", "--plane", value)
+        lines = result.stderr.strip().splitlines()
+        check(result.returncode == 2, f"--plane {value}: exit 2, got {result.returncode}")
+        check(len(lines) == 1 and all(w in lines[0] for w in ("--plane", repr(value), words, "op, data_fraction")),
+              f"--plane {value}: one line naming the flag, the value, {words!r} and the allowed axes: {lines}")
+        check(result.stdout == "", f"--plane {value}: nothing on stdout: {result.stdout!r}")
+    check(not os.path.exists(bad_dir), "bad --plane: no output directory made")
+
+    for axis, keep, ticks in (("op", "data_fraction", ["x+y", "x-y"]), ("data_fraction", "op", ["0.3", "0.7"])):
+        path = os.path.join(WORKDIR, f"only_{axis}.h5")
+        subset(out, path, keep, keep_dim=True)
+        outdir = os.path.join(WORKDIR, f"plots_only_{axis}")
+        listed = check_plot_run(plot(path, outdir), outdir, [f"delay_{axis}.png"] + others, f"1-D {axis}")
+        check(not any(os.path.basename(p).startswith("phase_") for p in listed),
+              f"1-D {axis}: no phase map: {listed}")
+        check_delay_1d(P, path, axis, ticks)
+    P.plt.close("all")
+
+
 def check_figures(out, one_seed):
     """The figures as built by the script's functions."""
     P = load_script()
@@ -544,6 +669,19 @@ def main():
           in result.stdout, "--help documents the usage and the files")
     check("--format" in result.stdout and "png,pdf,svg" in result.stdout and "3.4 inches" in result.stdout,
           "--help documents --format and the print width of cell numbers")
+
+    check("--plane" in result.stdout and "delay_AXIS.png" in result.stdout,
+          "--help documents --plane and the 1-D delay figure")
+
+    # Other axes: a string axis and a single varied axis.
+    ops_path = os.path.join(WORKDIR, "ops.json")
+    with open(ops_path, "w") as fh:
+        json.dump(ops_sweep(), fh, indent=1)
+    ops = os.path.join(WORKDIR, "ops.h5")
+    run = subprocess.run([GROKSWEEP, "run", ops_path, "-o", ops, "--quiet"], env=ENV, capture_output=True,
+                         text=True, timeout=600)
+    if check(run.returncode == 0, f"groksweep run (ops): exit 0, got {run.returncode}: {run.stderr.strip()}"):
+        check_other_axes(ops)
 
     # The figures' contents.
     check_figures(out, one_seed)
