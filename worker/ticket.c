@@ -24,6 +24,7 @@ int ticket_prune(const ParamTable *table, const real *final, double kept_fractio
     memset(mask, 1, table->total);
     size_t k = (size_t)floor((1 - kept_fraction) * (double)n);
     if (k == 0) return 0;
+    ASSERT(k <= n); /* so n > 0 */
     float *magnitudes = malloc(sizeof(float) * n);
     if (!magnitudes) return -1;
     size_t used = 0;

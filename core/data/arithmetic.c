@@ -185,7 +185,7 @@ ExampleShape arithmetic_shape(const ArithmeticConfig *task) {
  * the example's concealed bits, drawn from a stream seeded by bits_seed.
  * features has room for arithmetic_shape().dim. */
 static void write_concealed_features(const ArithmeticConfig *task, int a, int b, uint64_t bits_seed, real *features) {
-    int seq_len, vocab, tokens[5];
+    int seq_len, vocab, tokens[5] = {0};
     sequence_layout(task, &seq_len, &vocab);
     write_equation(task, a, b, tokens);
     int onehots = seq_len * vocab;
@@ -234,9 +234,10 @@ static void order_examples(const ArithmeticConfig *task, uint64_t split_seed, in
 int arithmetic_dataset(Dataset *ds, const ArithmeticConfig *task, uint64_t split_seed) {
     memset(ds, 0, sizeof *ds);
     int p = task->p, total = arithmetic_example_count(task), n_train = arithmetic_train_count(task);
+    int n_pairs = arithmetic_pair_count(task);
     ExampleShape shape = arithmetic_shape(task);
-    ASSERT(total > 0 && n_train >= 0 && n_train <= total);
-    int *order = malloc(sizeof(int) * (size_t)total), *pairs = malloc(sizeof(int) * (size_t)arithmetic_pair_count(task));
+    ASSERT(total > 0 && n_pairs > 0 && n_train >= 0 && n_train <= total);
+    int *order = malloc(sizeof(int) * (size_t)total), *pairs = malloc(sizeof(int) * (size_t)n_pairs);
     if (!order || !pairs || examples_alloc(&ds->train, &shape, n_train) ||
         examples_alloc(&ds->test, &shape, total - n_train)) {
         free(order);

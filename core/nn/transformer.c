@@ -270,6 +270,7 @@ static void row_attention_forward(const Transformer *tf, TransformerBlock *blk, 
     for (long r = 0; r < rows->out_rows; r++) {
         long prefix = rows->out_first + r;
         int t = tf->prefix_position[prefix];
+        ASSERT(t >= 0 && t < seq);
         const int *inputs = rows->map + (long)tf->prefix_example[prefix] * seq;
         const real *q = blk->q + (input_row(tf, rows, r) - rows->q_first) * d;
         for (int h = 0; h < heads; h++) {
@@ -287,7 +288,8 @@ static void row_attention_forward(const Transformer *tf, TransformerBlock *blk, 
                 score[j] = exp(score[j] - max_score);
                 total += score[j];
             }
-            for (int j = 0; j < seq; j++) prob[j] = j <= t ? (real)(score[j] / total) : 0;
+            for (int j = 0; j <= t; j++) prob[j] = (real)(score[j] / total);
+            for (int j = t + 1; j < seq; j++) prob[j] = 0;
             real *o = blk->attn + r * d + h * hd;
             for (int e = 0; e < hd; e++) o[e] = 0;
             for (int j = 0; j <= t; j++) {
