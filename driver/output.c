@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,25 +148,6 @@ static bool library_damaged = false;
 bool output_library_damaged(void) { return library_damaged; }
 
 /* ---- errors ---------------------------------------------------------------------------------- */
-
-/* "path: what: HDF5's innermost reason". HDF5's own printing is off, so its
- * error stack is read here instead. */
-static void set_error(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    hdf5_error_vformat(err, errlen, path, fmt, ap);
-    va_end(ap);
-}
-
-/* Checks an HDF5 call's result (negative = failure), PETSc style: records
- * what failed and jumps to `fail`. Needs err, errlen and path in scope. */
-#define TRY_H5(call, ...)                                    \
-    do {                                                     \
-        if ((call) < 0) {                                    \
-            set_error(err, errlen, path, __VA_ARGS__);       \
-            goto fail;                                       \
-        }                                                    \
-    } while (0)
 
 /* Closes a dataset id if open; returns the result of H5Dclose (0 if not open). */
 static herr_t close_dataset(hid_t *id) {
@@ -636,21 +616,21 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
     int rc = 0;
     for (int v = 0; v < N_VARS; v++)
         if (close_dataset(&out->vars[v]) < 0 && rc == 0) {
-            set_error(err, errlen, out->path, "closing %s", VARS[v].name);
+            hdf5_error_format(err, errlen, out->path, "closing %s", VARS[v].name);
             rc = -1;
         }
     for (int s = 0; s < CURVE_SERIES; s++)
         if (close_dataset(&out->curves[s]) < 0 && rc == 0) {
-            set_error(err, errlen, out->path, "closing %s", CURVE_NAMES[s]);
+            hdf5_error_format(err, errlen, out->path, "closing %s", CURVE_NAMES[s]);
             rc = -1;
         }
     if ((close_dataset(&out->feature_rank) < 0 || close_dataset(&out->hidden_layer) < 0) && rc == 0) {
-        set_error(err, errlen, out->path, "closing %s", FEATURE_RANK_NAME);
+        hdf5_error_format(err, errlen, out->path, "closing %s", FEATURE_RANK_NAME);
         rc = -1;
     }
     for (int i = 0; i <= out->n_axes; i++)
         if (close_dataset(&out->coords[i]) < 0 && rc == 0) {
-            set_error(err, errlen, out->path, "closing a coordinate");
+            hdf5_error_format(err, errlen, out->path, "closing a coordinate");
             rc = -1;
         }
     hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->point_mem, &out->curve_mem, &out->rank_space,
@@ -658,7 +638,7 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
     for (size_t k = 0; k < sizeof spaces / sizeof spaces[0]; k++)
         if (*spaces[k] >= 0) {
             if (H5Sclose(*spaces[k]) < 0 && rc == 0) {
-                set_error(err, errlen, out->path, "closing a dataspace");
+                hdf5_error_format(err, errlen, out->path, "closing a dataspace");
                 rc = -1;
             }
             *spaces[k] = H5I_INVALID_HID;
@@ -666,7 +646,7 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
     if (out->file >= 0) {
         if (H5Fclose(out->file) < 0) {
             library_damaged = true;
-            if (rc == 0) set_error(err, errlen, out->path, "closing the file");
+            if (rc == 0) hdf5_error_format(err, errlen, out->path, "closing the file");
             rc = -1;
         }
         out->file = H5I_INVALID_HID;

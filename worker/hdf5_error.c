@@ -27,3 +27,10 @@ void hdf5_error_vformat(char *err, size_t errlen, const char *path, const char *
     else
         error_format(err, errlen, "%s: %s", path, what);
 }
+
+void hdf5_error_format(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    hdf5_error_vformat(err, errlen, path, fmt, ap);
+    va_end(ap);
+}

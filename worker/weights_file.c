@@ -1,7 +1,6 @@
 #include "weights_file.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,24 +14,6 @@
 _Static_assert(sizeof(real) == sizeof(float), "weights are stored as float32 and read into real");
 
 static const char *const GROUPS[2] = {"initial", "final"};
-
-/* "path: what: HDF5's innermost reason". */
-static void set_error(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    hdf5_error_vformat(err, errlen, path, fmt, ap);
-    va_end(ap);
-}
-
-/* Checks an HDF5 call's result (negative = failure): records what failed
- * and jumps to `fail`. Needs err, errlen and path in scope. */
-#define TRY_H5(call, ...)                              \
-    do {                                               \
-        if ((call) < 0) {                              \
-            set_error(err, errlen, path, __VA_ARGS__); \
-            goto fail;                                 \
-        }                                              \
-    } while (0)
 
 /* Biases and LayerNorm parameters are vectors (n); the rest matrices. */
 static int tensor_rank(const ParamView *view) {
@@ -238,7 +219,7 @@ int weights_file_read(const char *path, const ParamTable *table, real *initial, 
     }
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
-        set_error(err, errlen, path, "cannot open the weights file");
+        hdf5_error_format(err, errlen, path, "cannot open the weights file");
         return -1;
     }
     int rc = is_weights_file(file, path, err, errlen) &&
