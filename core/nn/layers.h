@@ -50,19 +50,4 @@ void layernorm_forward(real *out, real *mean, real *rstd, const real *in, const 
 void layernorm_backward(real *din, real *dgain, real *dbias, const real *dout, const real *in,
                         const real *gain, const real *mean, const real *rstd, int n, int c);
 
-/* Causal multi-head attention over sequences of length seq for the query
- * positions [q_start, seq).
- * out (n, seq - q_start, d); probs (n, heads, seq - q_start, seq) saved for
- * backward (entries above the diagonal are 0);
- * q (n, seq - q_start, d); k, v (n, seq, d). Scores are q·k / sqrt(d/heads). */
-void attention_forward(real *out, real *probs, const real *q, const real *k, const real *v, int n,
-                       int seq, int q_start, int d, int heads);
-
-/* Backward of attention_forward. dq (n, seq - q_start, d) written;
- * dk, dv (n, seq, d) written (zero where no query attends);
- * dout (n, seq - q_start, d); the rest as forward. */
-void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *probs,
-                        const real *q, const real *k, const real *v, int n, int seq, int q_start,
-                        int d, int heads);
-
 #endif

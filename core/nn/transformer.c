@@ -257,8 +257,7 @@ static long input_row(const Transformer *tf, const BlockRows *rows, long r) {
     return rows->map[(long)tf->prefix_example[prefix] * tf->seq + tf->prefix_position[prefix]];
 }
 
-/* Causal multi-head attention at the block's output rows, with
- * attention_forward's arithmetic: output row r, a prefix ending at t held by
+/* Causal multi-head attention at the block's output rows: output row r, a prefix ending at t held by
  * example e, attends with its query over the keys and values of the input
  * rows map[e][0..t]. Writes blk->attn (out rows, d) and blk->probs
  * (out rows, heads, seq), 0 after t; reads blk->q (query rows, d), blk->k,
