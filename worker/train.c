@@ -294,15 +294,23 @@ static int run_weights_alloc(RunWeights *weights) {
     return weights->initial && weights->final ? 0 : -1;
 }
 
+/* The initial and final weights of ticket.weights into new buffers of
+ * dense (whose table must be set), checked against that table. Returns 0,
+ * or -1 with a message and dense's buffers freed. */
+static int read_source_weights(const RunConfig *cfg, RunWeights *dense, char *err, size_t errlen) {
+    int rc = run_weights_alloc(dense) != 0
+                 ? error_format(err, errlen, "out of memory reading %s", cfg->ticket.weights)
+                 : weights_file_read(cfg->ticket.weights, &dense->table, dense->initial, dense->final, err, errlen);
+    if (rc != 0) run_weights_free(dense);
+    return rc;
+}
+
 int ticket_check_source(const RunConfig *cfg, char *err, size_t errlen) {
     if (!ticket_active(&cfg->ticket) || cfg->ticket.source != TICKET_SOURCE_FILE) return 0;
     RunWeights dense;
-    if (run_param_table(cfg, &dense, err, errlen) != 0) return -1;
-    int rc = run_weights_alloc(&dense) != 0
-                 ? error_format(err, errlen, "out of memory reading %s", cfg->ticket.weights)
-                 : weights_file_read(cfg->ticket.weights, &dense.table, dense.initial, dense.final, err, errlen);
+    if (run_param_table(cfg, &dense, err, errlen) != 0 || read_source_weights(cfg, &dense, err, errlen) != 0) return -1;
     run_weights_free(&dense);
-    return rc;
+    return 0;
 }
 
 static int train_run_flushed(const RunConfig *cfg, RunResult *result, const RunHooks *hooks, RunWeights *weights,
@@ -332,14 +340,7 @@ static int ticket_setup(const RunConfig *cfg, Model *model, const RunHooks *hook
         if (*interrupted) return 0;
     } else {
         dense.table = model->table;
-        if (run_weights_alloc(&dense) != 0) {
-            run_weights_free(&dense);
-            return error_format(err, errlen, "out of memory reading %s", cfg->ticket.weights);
-        }
-        if (weights_file_read(cfg->ticket.weights, &model->table, dense.initial, dense.final, err, errlen) != 0) {
-            run_weights_free(&dense);
-            return -1;
-        }
+        if (read_source_weights(cfg, &dense, err, errlen) != 0) return -1;
     }
     ASSERT(dense.table.total == model->table.total);
     int rc = ticket_start(model, &cfg->ticket, dense.initial, dense.final);
