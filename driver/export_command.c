@@ -2,8 +2,9 @@
  * sweep's output as one table for tools that read no HDF5: one row per grid
  * point (the axes' values, status and phase by name, every per-point
  * variable), or with --curves one row per point and evaluation (long form).
- * Missing values (a crossing never reached, a point not run) are empty cells
- * in CSV and null in JSON. Works on the file of a running sweep. */
+ * Missing values (a crossing never reached, a point not run or inferred)
+ * are empty cells in CSV and null in JSON. Works on the file of a running
+ * sweep. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,7 +25,7 @@
 
 #define MAX_COLUMNS 64
 
-static const char *const STATUS_NAMES[] = {"not_run", "done", "diverged", "failed"};
+static const char *const STATUS_NAMES[] = {"not_run", "done", "diverged", "failed", "inferred"};
 static const char *const PHASE_NAMES[] = {"none", "comprehension", "grokking", "memorization", "confusion"};
 
 typedef enum { FORMAT_CSV, FORMAT_JSON } ExportFormat;
@@ -63,11 +64,12 @@ static void print_export_help(FILE *out) {
             "usage: groksweep export OUT.h5 [-o FILE] [--format csv|json] [--curves]\n"
             "\n"
             "Write a sweep's output file as one table: a row per grid point with each\n"
-            "axis's value, status and phase by name (not_run done diverged failed; none\n"
-            "comprehension grokking memorization confusion), the crossing steps, the\n"
+            "axis's value, status and phase by name (not_run done diverged failed inferred;\n"
+            "none comprehension grokking memorization confusion), the crossing steps, the\n"
             "grokking delays, the final losses and accuracies, the weight norm, the steps\n"
             "run and the wall time. A missing value (a crossing never reached, a point\n"
-            "not run) is an empty cell in CSV and null in JSON.\n"
+            "not run) is an empty cell in CSV and null in JSON. An inferred point was not\n"
+            "trained: its phase is its refinement cell's, every other value is missing.\n"
             "\n"
             "options:\n"
             "  -o FILE          write to FILE (replaced only once complete); default stdout\n"
@@ -75,6 +77,7 @@ static void print_export_help(FILE *out) {
             "                   rows as objects keyed by column\n"
             "  --curves         the curves instead, in long form: a row per point and\n"
             "                   evaluation (the axes, status, phase, eval_step and each curve)\n"
+            "                   of the points that ran (not those not run or inferred)\n"
             "  --help           this text\n"
             "\n"
             "exit status: 0 written; 1 I/O failure; 2 bad input (flags, a missing file, a\n"
@@ -392,7 +395,7 @@ static void put_point(FILE *out, const Export *e, ExportFormat format, long p, b
             put_cell(out, format, first, s->axes[a].name, text, is_text && !boolean);
             first = false;
         }
-        int status = s->status[p] >= 0 && s->status[p] <= 3 ? s->status[p] : 0;
+        int status = s->status[p] >= 0 && s->status[p] <= 4 ? s->status[p] : 0;
         int phase = s->phase[p] >= 0 && s->phase[p] <= 4 ? s->phase[p] : 0;
         put_cell(out, format, false, "status", STATUS_NAMES[status], true);
         put_cell(out, format, false, "phase", PHASE_NAMES[phase], true);
@@ -403,7 +406,7 @@ static void put_point(FILE *out, const Export *e, ExportFormat format, long p, b
         for (int c = 0; c < e->n_columns; c++) {
             const Column *column = &e->columns[c];
             double v = column->values[e->curves ? k : p];
-            if (!e->curves && status == 0) v = NAN; /* a point not run has no values */
+            if (!e->curves && (status == 0 || status == 4)) v = NAN; /* not run or inferred: no values */
             if (missing(column, v)) {
                 put_cell(out, format, false, column->name, NULL, false);
             } else {
@@ -422,7 +425,7 @@ static int export_all(Export *e, FILE *out, const ExportOptions *o) {
     bool first_row = true;
     for (long p = 0; p < e->s->n_points; p++) {
         if (e->curves) {
-            if (e->s->status[p] == 0) continue; /* not run: no curve */
+            if (e->s->status[p] == 0 || e->s->status[p] == 4) continue; /* not run or inferred: no curve */
             int rc = read_point_curves(e, p);
             if (rc != 0) return rc;
         }

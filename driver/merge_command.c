@@ -5,7 +5,12 @@
  * must have the same results (all but its wall time), or the merge is
  * refused. Grid points in no input are "not run": running the merged
  * sweep's own file (`groksweep report OUT.h5 --base-config` plus the union
- * grid, stored in OUT.h5's sweep attribute) on OUT.h5 trains them. */
+ * grid, stored in OUT.h5's sweep attribute) on OUT.h5 trains them.
+ *
+ * Inferred points (never trained, so in no journal) come from the inputs'
+ * files: a point trained in one input and inferred in another is the
+ * trained one; a point inferred in two inputs with different phases is
+ * "not run", neither guess being better than the other. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +42,7 @@ typedef struct {
     char journal[4096];
     Sweep sweep;
     long *map;     /* (sweep.n_points) index in the union grid */
+    int8_t *inferred; /* (sweep.n_points) the phase of an inferred point, 0 for any other */
     int mpi_ranks;
 } Input;
 
@@ -61,9 +67,11 @@ static void print_merge_help(FILE *out) {
             "inputs' journals (A.h5.journal, ...) hold the finished points; each goes to its\n"
             "place in the union grid; a point finished in two inputs must have the same\n"
             "results (its wall time aside) or the merge is refused. Grid points that no\n"
-            "input ran are \"not run\". OUT.h5 and OUT.h5.journal must not exist: the merged\n"
-            "output resumes like any other (its sweep is stored in it: groksweep report\n"
-            "OUT.h5 --base-config, plus the grid).\n"
+            "input ran are \"not run\", or inferred when an input inferred them (from the\n"
+            "inputs' files: a trained point wins over an inferred one, and a point two\n"
+            "inputs inferred in different phases is not run). OUT.h5 and OUT.h5.journal\n"
+            "must not exist: the merged output resumes like any other (its sweep is stored\n"
+            "in it: groksweep report OUT.h5 --base-config, plus the grid).\n"
             "\n"
             "exit status: 0 merged; 1 I/O failure; 2 bad input (flags, files that are not\n"
             "sweep outputs, different configs, conflicting points, an existing OUT.h5)\n");
@@ -197,11 +205,19 @@ static int read_input(Input *in, char *kernel, size_t kernel_size, char *err, si
     in->mpi_ranks = s.mpi_ranks;
     char message[1024];
     rc = s.sweep_json ? sweep_parse(&in->sweep, s.sweep_json, in->path, message, sizeof message) : -1;
-    report_snapshot_free(&s);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: its sweep attribute cannot be read as a sweep", in->path);
+    if (rc != 0 || in->sweep.n_points != s.n_points) {
+        report_snapshot_free(&s);
+        snprintf(err, errlen, "%s: its sweep attribute cannot be read as the sweep of its grid", in->path);
         return EXIT_BAD_INPUT;
     }
+    in->inferred = malloc((size_t)s.n_points);
+    if (!in->inferred) {
+        report_snapshot_free(&s);
+        snprintf(err, errlen, "out of memory");
+        return EXIT_ENVIRONMENT;
+    }
+    for (long p = 0; p < s.n_points; p++) in->inferred[p] = s.status[p] == POINT_INFERRED ? s.phase[p] : 0;
+    report_snapshot_free(&s);
     uint64_t hash;
     long n_points;
     snprintf(in->journal, sizeof in->journal, "%s.journal", in->path);
@@ -263,6 +279,8 @@ int command_merge(int argc, char **argv) {
     Sweep merged;
     memset(&merged, 0, sizeof merged);
     char *text = NULL;
+    int8_t *inferred = NULL; /* (union points) phase of an inferred point, 0 none, -1 inferred differently */
+    long n_inferred = 0, n_disputed = 0;
     char kernel[32] = "", other_kernel[32];
 
     if (access(out_path, F_OK) == 0 || access(journal_path, F_OK) == 0) {
@@ -346,6 +364,18 @@ int command_merge(int argc, char **argv) {
     }
     journal_close(&target);
     if (status != 0) goto out;
+    if (!(inferred = calloc((size_t)merged.n_points, 1))) {
+        snprintf(err, sizeof err, "out of memory for %ld points", merged.n_points);
+        status = EXIT_ENVIRONMENT;
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        for (long p = 0; p < inputs[i].sweep.n_points; p++) {
+            long q = inputs[i].map[p];
+            int8_t phase = inputs[i].inferred[p];
+            if (phase == 0 || copy.digest[q] != 0) continue; /* not inferred, or trained in some input */
+            inferred[q] = inferred[q] == 0 || inferred[q] == phase ? phase : -1; /* -1: inferred differently */
+        }
 
     /* the HDF5 file, from the merged journal, moved into place once whole */
     char created[32], command_line[512];
@@ -370,15 +400,28 @@ int command_merge(int argc, char **argv) {
         goto out;
     }
     journal_close(&reread);
+    for (long q = 0; q < merged.n_points && !build.failed; q++) {
+        n_inferred += inferred[q] > 0;
+        n_disputed += inferred[q] < 0;
+        if (inferred[q] > 0) {
+            point_result_inferred(&copy.scratch, inferred[q]);
+            write_point(q, &copy.scratch, &build);
+        }
+    }
     if (build.failed || output_move(output, out_path, err, sizeof err) != 0) {
         status = EXIT_ENVIRONMENT;
         goto out;
     }
     if (output_close(output, err, sizeof err) != 0) status = EXIT_ENVIRONMENT;
     output = NULL;
-    if (status == 0)
-        fprintf(stderr, "groksweep merge: wrote %s: %ld points, %ld finished (%ld found in more than one input)\n",
+    if (status == 0) {
+        fprintf(stderr, "groksweep merge: wrote %s: %ld points, %ld finished (%ld found in more than one input)",
                 out_path, merged.n_points, copy.copied, copy.duplicates);
+        if (n_inferred + n_disputed > 0)
+            fprintf(stderr, ", %ld inferred, %ld not run because two inputs inferred different phases", n_inferred,
+                    n_disputed);
+        fprintf(stderr, "\n");
+    }
 out:
     if (output) {
         char ignored[256];
@@ -392,9 +435,11 @@ out:
     free(copy.packed);
     for (int i = 0; i < n; i++) {
         free(inputs[i].map);
+        free(inputs[i].inferred);
         sweep_free(&inputs[i].sweep);
     }
     sweep_free(&merged);
+    free(inferred);
     free(text);
     if (lock.fd >= 0) output_lock_release(&lock);
     return status;

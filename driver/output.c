@@ -71,7 +71,9 @@ typedef struct {
 } VarSpec;
 
 static const VarSpec VARS[N_VARS] = {
-    {"status", T_INT8, 0, 0, "run status", NULL, NULL},
+    {"status", T_INT8, 0, 0, "run status", NULL,
+     "inferred (4): never trained; phase is that of its refinement cell, whose trained corners all agree; every "
+     "other variable is missing"},
     {"phase", T_INT8, 0, 0, "phase of the run", NULL, NULL},
     {"train_acc_step_50", T_INT32, -1, 1, "first evaluation step with train accuracy >= 0.5", "1",
      CROSSING_COMMENT},
@@ -107,7 +109,7 @@ static const VarSpec VARS[N_VARS] = {
      "grokking delay at accuracy 0.99: test_acc_step_99 minus train_acc_step_99", "1", DELAY_COMMENT},
 };
 
-static const int8_t STATUS_FLAGS[] = {POINT_NOT_RUN, POINT_DONE, POINT_DIVERGED, POINT_FAILED};
+static const int8_t STATUS_FLAGS[] = {POINT_NOT_RUN, POINT_DONE, POINT_DIVERGED, POINT_FAILED, POINT_INFERRED};
 static const int8_t PHASE_FLAGS[] = {PHASE_NONE, PHASE_COMPREHENSION, PHASE_GROKKING, PHASE_MEMORIZATION,
                                      PHASE_CONFUSION};
 
@@ -495,9 +497,10 @@ static int create_point_variables(OutputFile *out, int compress, char *err, size
         if (s->comment && attr_string(ds, "comment", s->comment, s->name, path, err, errlen) < 0) return -1;
     }
     hid_t status = out->vars[V_STATUS], phase = out->vars[V_PHASE];
-    if (attr_numbers(status, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 4, STATUS_FLAGS, "status", path, err,
+    if (attr_numbers(status, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 5, STATUS_FLAGS, "status", path, err,
                      errlen) < 0 ||
-        attr_string(status, "flag_meanings", "not_run done diverged failed", "status", path, err, errlen) < 0 ||
+        attr_string(status, "flag_meanings", "not_run done diverged failed inferred", "status", path, err, errlen) <
+            0 ||
         attr_numbers(phase, "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 5, PHASE_FLAGS, "phase", path, err,
                      errlen) < 0 ||
         attr_string(phase, "flag_meanings", "none comprehension grokking memorization confusion", "phase", path,
@@ -816,8 +819,9 @@ int output_write_point(OutputFile *out, long point, const PointResult *result, c
     ASSERT(out && result && result->curve);
     ASSERT(point >= 0 && point < out->n_points);
     ASSERT(result->n_eval == out->n_eval && result->n_rank_layers == out->n_rank_layers);
-    ASSERT(result->status >= POINT_NOT_RUN && result->status <= POINT_FAILED);
+    ASSERT(result->status >= POINT_NOT_RUN && result->status <= POINT_INFERRED);
     ASSERT(result->phase >= PHASE_NONE && result->phase <= PHASE_CONFUSION);
+    ASSERT(result->status != POINT_INFERRED || (result->phase != PHASE_NONE && result->steps_run < 0));
     const char *path = out->path;
     int k = out->n_axes;
     hsize_t start[SWEEP_MAX_AXES + 1], count[SWEEP_MAX_AXES + 1];
@@ -831,6 +835,16 @@ int output_write_point(OutputFile *out, long point, const PointResult *result, c
     count[k] = (hsize_t)out->n_eval;
     TRY_H5(H5Sselect_hyperslab(out->point_space, H5S_SELECT_SET, start, NULL, count, NULL),
             "selecting point %ld", point);
+    if (result->status == POINT_INFERRED) { /* phase, then status; the rest stays at fill */
+        TRY_H5(H5Dwrite(out->vars[V_PHASE], memory_type(VARS[V_PHASE].type), out->point_mem, out->point_space,
+                        H5P_DEFAULT, &result->phase),
+               "writing phase of point %ld", point);
+        TRY_H5(H5Dwrite(out->vars[V_STATUS], memory_type(VARS[V_STATUS].type), out->point_mem, out->point_space,
+                        H5P_DEFAULT, &result->status),
+               "writing status of point %ld", point);
+        TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);
+        return 0;
+    }
     TRY_H5(H5Sselect_hyperslab(out->curve_space, H5S_SELECT_SET, start, NULL, count, NULL),
             "selecting the curves of point %ld", point);
     for (int s = 0; s < CURVE_SERIES; s++)
@@ -860,6 +874,15 @@ int output_write_point(OutputFile *out, long point, const PointResult *result, c
                 "writing %s of point %ld", VARS[v].name, point);
     }
     TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);
+    return 0;
+fail:
+    return -1;
+}
+
+int output_flush(OutputFile *out, char *err, size_t errlen) {
+    ASSERT(out);
+    const char *path = out->path;
+    TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing");
     return 0;
 fail:
     return -1;

@@ -34,7 +34,9 @@ typedef struct {
 void output_time_now(char *buf, size_t size);
 
 /* The layout's version (root attribute format_version). 2: text attributes
- * fixed-length, CF attributes, crossings' fill -1, grokking_delay_*. */
+ * fixed-length, CF attributes, crossings' fill -1, grokking_delay_*. Status
+ * inferred (4) came later within version 2: the layout is the same, and
+ * status's flag_values and flag_meanings name the codes a file uses. */
 #define OUTPUT_FORMAT_VERSION 2
 
 /* Create the file at path, which must not exist (an existing file or a
@@ -61,8 +63,15 @@ int output_temp_path(const char *out_path, char *buf, size_t size);
 int output_move(OutputFile *out, const char *path, char *err, size_t errlen);
 
 /* Write one point's variables and curves, its status last, then flush the
- * file. Returns 0, or -1 with a message in err. */
+ * file. An inferred record writes its phase and status only: it goes to a
+ * point not written before in this file, whose other values are still fill.
+ * Returns 0, or -1 with a message in err. */
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen);
+
+/* Write everything output_write_point has buffered and flush the file, so
+ * that readers see every point written so far. Returns 0, or -1 with a
+ * message in err. */
+int output_flush(OutputFile *out, char *err, size_t errlen);
 
 /* Give up a file that failed to write (a full file system, an I/O error):
  * close it as far as HDF5 can and remove it, so that no unreadable file

@@ -15,7 +15,7 @@
 #include "hdf5_error.h"
 
 #define FORMAT_NAME "groksweep-sweep"
-#define FORMAT_VERSION 2 /* reads 1 and 2 */
+#define FORMAT_VERSION 2 /* reads 1 and 2, with or without inferred points */
 #define READ_ATTEMPTS 5
 #define RETRY_PAUSE_NS 200000000L /* 0.2 s between attempts on a file being written */
 
@@ -487,12 +487,15 @@ out:
     return rc;
 }
 
-/* A point whose status says done must have a phase and crossing steps; one
- * that does not was read between the writer's writes. */
+/* A point whose status says done must have a phase and crossing steps, and
+ * an inferred one a phase; one that does not was read between the writer's
+ * writes. */
 static int unsettled(const SweepSnapshot *s, long p) {
     int8_t status = s->status[p];
-    if (status < 0 || status > 3) return 1;
-    return status == 1 && (s->phase[p] < 1 || s->phase[p] > 4 || s->train_step_90[p] < -1 || s->test_step_90[p] < -1);
+    if (status < 0 || status > 4) return 1;
+    bool phased = s->phase[p] >= 1 && s->phase[p] <= 4;
+    if (status == 4) return !phased;
+    return status == 1 && (!phased || s->train_step_90[p] < -1 || s->test_step_90[p] < -1);
 }
 
 void report_snapshot_free(SweepSnapshot *s) {

@@ -32,8 +32,9 @@ typedef struct {
     ReportAxis axes[REPORT_MAX_AXES];
     long n_points;
     /* (n_points) in row-major order over the axes (last axis fastest) */
-    int8_t *status;     /* 0 not run, 1 done, 2 diverged, 3 failed */
-    int8_t *phase;      /* 0 none, 1 comprehension, 2 grokking, 3 memorization, 4 confusion */
+    int8_t *status;     /* 0 not run, 1 done, 2 diverged, 3 failed, 4 inferred (not trained) */
+    int8_t *phase;      /* 0 none, 1 comprehension, 2 grokking, 3 memorization, 4 confusion; of an
+                           inferred point, its refinement cell's */
     int32_t *train_step_90, *test_step_90; /* first step with accuracy >= 0.9; -1 never */
     float *wall_seconds; /* wall-clock time of the run; NaN when not run */
     long n_unsettled;   /* points caught mid-write, set to not run */

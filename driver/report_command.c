@@ -2,6 +2,7 @@
  * provenance, the grid, point counts, and terminal phase maps (rows x
  * columns, one panel per combination of the other axes, seeds aggregated)
  * with the grokking delay beside them. Works while the sweep still runs. */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ static const char *const CAT_NAMES[N_CATS + 1] = {"comprehension", "grokking", "
                                                   "diverged",      "failed",   "not run"};
 static const char *const CAT_COLORS[N_CATS + 1] = {"\033[32m", "\033[1;33m", "\033[34m", "\033[35m",
                                                    "\033[1;31m", "\033[31m", "\033[2m"};
+/* An inferred cell: its phase's symbol in lower case, its colour dimmed. */
+#define N_PHASE_CATS (CAT_CONFUSION + 1)
+static const char *const INFERRED_COLORS[N_PHASE_CATS] = {"\033[2;32m", "\033[2;33m", "\033[2;34m", "\033[2;35m"};
 #define COLOR_RESET "\033[0m"
 #define MIXED_MARK '?'
 
@@ -40,20 +44,25 @@ static void print_report_help(FILE *out) {
             "\n"
             "Summarize a sweep's output file: where it came from (groksweep version,\n"
             "creation time, MPI ranks, Slurm job), the grid, how many points are done,\n"
-            "diverged, failed or not run, the compute time spent, terminal phase maps,\n"
-            "and the points not done (failed, diverged, not run) with their coordinates.\n"
+            "diverged, failed, inferred (not trained: adaptive refinement found its cell's\n"
+            "corners in one phase) or not run, the compute time spent, terminal phase\n"
+            "maps, and the points not done (failed, diverged, not run) with their\n"
+            "coordinates.\n"
             "\n"
             "A phase map shows one character per grid cell:\n"
             "  C comprehension   G grokking   M memorization   X confusion\n"
             "  ! diverged        F failed     . not run\n"
+            "  c g m x           inferred (not trained): the phase of its refinement cell\n"
             "Rows are the data axis (data_fraction, or train_size for the tasks that take a\n"
             "training-set size) or init_scale, columns weight_decay: a data x weight_decay\n"
             "map and an init_scale x weight_decay map, each when its row axis has more\n"
             "than one value (when weight_decay has one value, an init_scale x data map),\n"
             "with one panel for every combination of the other axes except seed. Seeds are aggregated: a cell shows the phase most of its\n"
             "seeds reached (among the seeds that ran; a tie goes to the phase listed\n"
-            "first above), followed by ? when the seeds disagree. Beside each map (below\n"
-            "it when the terminal is too narrow) is the grokking delay: test_acc_step_90 -\n"
+            "first above), followed by ? when the seeds disagree; a cell none of whose seeds\n"
+            "was trained shows the phase most of its inferred seeds have, in lower case.\n"
+            "Beside each map (below it when the terminal is too narrow) is the grokking\n"
+            "delay (none for inferred points): test_acc_step_90 -\n"
             "train_acc_step_90, the steps from 90%% train accuracy to 90%% test accuracy,\n"
             "median over the seeds that reached both (1.2k = 1200 steps; - where none did).\n"
             "\n"
@@ -212,7 +221,7 @@ static void print_values(const ReportAxis *axis) {
                axis->labels[axis->length - 1]);
 }
 
-static void print_header(const SweepSnapshot *s, const char *path, long counts[4]) {
+static void print_header(const SweepSnapshot *s, const char *path, long counts[5]) {
     printf("file:      %s\n", path);
     printf("written:   groksweep %s", s->groksweep_version ? s->groksweep_version : "(version unknown)");
     if (s->created) printf(", created %s", s->created);
@@ -230,15 +239,24 @@ static void print_header(const SweepSnapshot *s, const char *path, long counts[4
         printf("\n");
     }
     long finished = counts[1] + counts[2] + counts[3];
-    printf("points:    %ld done, %ld diverged, %ld failed, %ld not run\n", counts[1], counts[2], counts[3],
-           counts[0]);
-    long phases[5] = {0};
-    for (long p = 0; p < s->n_points; p++)
+    printf("points:    %ld done, %ld diverged, %ld failed, %ld not run", counts[1], counts[2], counts[3], counts[0]);
+    if (counts[4] > 0) printf(", %ld inferred (not trained)", counts[4]);
+    printf("\n");
+    long phases[5] = {0}, inferred[5] = {0};
+    for (long p = 0; p < s->n_points; p++) {
         if (s->status[p] == 1) phases[s->phase[p]]++;
+        if (s->status[p] == 4) inferred[s->phase[p]]++;
+    }
     printf("phases:    %ld comprehension, %ld grokking, %ld memorization, %ld confusion\n", phases[1], phases[2],
            phases[3], phases[4]);
-    if (finished < s->n_points)
-        printf("(sweep in progress or interrupted: %ld of %ld points done)\n", finished, s->n_points);
+    if (counts[4] > 0)
+        printf("inferred:  %ld comprehension, %ld grokking, %ld memorization, %ld confusion (the phases of their "
+               "refinement cells)\n", inferred[1], inferred[2], inferred[3], inferred[4]);
+    if (finished + counts[4] < s->n_points) {
+        printf("(sweep in progress or interrupted: %ld of %ld points done", finished, s->n_points);
+        if (counts[4] > 0) printf(", %ld inferred", counts[4]);
+        printf(")\n");
+    }
     if (s->n_unsettled > 0)
         printf("(%ld point%s being written while read: shown as not run)\n", s->n_unsettled,
                s->n_unsettled == 1 ? " was" : "s were");
@@ -248,7 +266,8 @@ static void print_header(const SweepSnapshot *s, const char *path, long counts[4
 
 typedef struct {
     int category;    /* CAT_*, CAT_NOT_RUN */
-    bool mixed;      /* the seeds that ran disagree */
+    bool inferred;   /* no seed trained: category is the phase most inferred seeds have */
+    bool mixed;      /* the seeds that ran (or, inferred, the seeds' inferred phases) disagree */
     char delay[16];  /* compact median delay, "-" when no seed generalized */
 } Cell;
 
@@ -257,7 +276,7 @@ static int point_category(const SweepSnapshot *s, long p) {
     case 1: return s->phase[p] - 1; /* 1..4 -> CAT_COMPREHENSION..CAT_CONFUSION */
     case 2: return CAT_DIVERGED;
     case 3: return CAT_FAILED;
-    default: return CAT_NOT_RUN;
+    default: return CAT_NOT_RUN; /* not run, or inferred (see fill_cell) */
     }
 }
 
@@ -294,21 +313,27 @@ static void fill_cell(PhaseMap *m, long base, Cell *cell) {
     const SweepSnapshot *s = m->s;
     int n_seeds = m->seed >= 0 ? s->axes[m->seed].length : 1;
     long seed_stride = m->seed >= 0 ? m->stride[m->seed] : 0;
-    int count[N_CATS] = {0}, n_delays = 0;
+    int count[N_CATS] = {0}, inferred[N_PHASE_CATS] = {0}, n_delays = 0, n_trained = 0;
     for (int k = 0; k < n_seeds; k++) {
         long p = base + k * seed_stride;
+        if (s->status[p] == 4) inferred[s->phase[p] - 1]++;
         int c = point_category(s, p);
         if (c == CAT_NOT_RUN) continue;
         count[c]++;
+        n_trained++;
         if (s->status[p] == 1 && s->train_step_90[p] >= 0 && s->test_step_90[p] >= 0)
             m->delays[n_delays++] = (double)s->test_step_90[p] - (double)s->train_step_90[p];
     }
+    /* trained seeds decide; without any, the inferred ones */
+    cell->inferred = n_trained == 0;
+    const int *votes = cell->inferred ? inferred : count;
     int best = CAT_NOT_RUN, kinds = 0;
-    for (int c = 0; c < N_CATS; c++) {
-        if (count[c] == 0) continue;
+    for (int c = 0; c < (cell->inferred ? N_PHASE_CATS : N_CATS); c++) {
+        if (votes[c] == 0) continue;
         kinds++;
-        if (best == CAT_NOT_RUN || count[c] > count[best]) best = c;
+        if (best == CAT_NOT_RUN || votes[c] > votes[best]) best = c;
     }
+    cell->inferred = cell->inferred && best != CAT_NOT_RUN;
     cell->category = best;
     cell->mixed = kinds > 1;
     if (n_delays == 0) {
@@ -351,8 +376,8 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 /* The symbol and its mark; a blank mark is left out at the end of a line. */
 static void print_symbol(const Cell *c, bool color, bool line_end) {
-    if (color) printf("%s", CAT_COLORS[c->category]);
-    putchar(CAT_SYMBOLS[c->category]);
+    if (color) printf("%s", c->inferred ? INFERRED_COLORS[c->category] : CAT_COLORS[c->category]);
+    putchar(c->inferred ? tolower((unsigned char)CAT_SYMBOLS[c->category]) : CAT_SYMBOLS[c->category]);
     if (color) printf("%s", COLOR_RESET);
     if (c->mixed || !line_end) putchar(c->mixed ? MIXED_MARK : ' ');
 }
@@ -503,16 +528,22 @@ static int print_map(const SweepSnapshot *s, int rows, int cols, bool color) {
     return 0;
 }
 
-static void print_legend(bool aggregated) {
+static void print_legend(bool aggregated, bool inferred) {
     printf("\nlegend:    ");
     for (int c = 0; c <= N_CATS; c++)
         printf("%s%c %s", c == 0 ? "" : c == CAT_DIVERGED ? ",\n           " : ", ", CAT_SYMBOLS[c], CAT_NAMES[c]);
     printf("\n");
+    if (inferred) {
+        printf("           ");
+        for (int c = 0; c < N_PHASE_CATS; c++) printf("%c ", tolower((unsigned char)CAT_SYMBOLS[c]));
+        printf("inferred (not trained): the phase of its refinement cell, in lower case\n");
+    }
     if (aggregated)
         printf("           %c after a symbol: the seeds disagree (majority shown, ties to the first listed)\n",
                MIXED_MARK);
     printf("delay:     steps from train to test accuracy 0.9 (test_acc_step_90 - train_acc_step_90),\n"
            "           median over the seeds that reached both; - where none did\n");
+    if (inferred) printf("           (inferred points were not trained: they have no delay)\n");
 }
 
 /* Axis index of an option's name, or -1 after printing the problem. */
@@ -599,7 +630,7 @@ int command_report(int argc, char **argv) {
         }
     }
 
-    long counts[4] = {0};
+    long counts[5] = {0};
     for (long p = 0; p < s.n_points; p++) counts[s.status[p]]++;
     bool markdown = o.format == REPORT_MARKDOWN;
     if (markdown) printf("# groksweep report: %s\n\n```text\n", o.path);
@@ -614,7 +645,7 @@ int command_report(int argc, char **argv) {
     int seed = find_axis(&s, "seed");
     bool aggregated = false;
     for (int k = 0; k < n_maps; k++) aggregated |= seed >= 0 && seed != maps[k][0] && seed != maps[k][1];
-    if (n_maps > 0) print_legend(aggregated);
+    if (n_maps > 0) print_legend(aggregated, counts[4] > 0);
     for (int k = 0; k < n_maps; k++)
         if (print_map(&s, maps[k][0], maps[k][1], color) != 0) {
             fprintf(stderr, "groksweep report: out of memory for the phase map\n");

@@ -15,7 +15,7 @@
 /* Points listed per status before "... and N more". */
 #define LISTED_POINTS 20
 
-const char *const REPORT_STATUS_NAMES[4] = {"not_run", "done", "diverged", "failed"};
+const char *const REPORT_STATUS_NAMES[5] = {"not_run", "done", "diverged", "failed", "inferred"};
 const char *const REPORT_PHASE_NAMES[5] = {"none", "comprehension", "grokking", "memorization", "confusion"};
 
 static void point_indices(const SweepSnapshot *s, long p, int *indices) {
@@ -60,7 +60,7 @@ void report_format_duration(double seconds, char *buf, size_t size) {
 
 void report_print_not_done(const SweepSnapshot *s, bool markdown) {
     static const int order[] = {3, 2, 0}; /* failed, diverged, not run */
-    long count[4] = {0};
+    long count[5] = {0};
     for (long p = 0; p < s->n_points; p++) count[s->status[p]]++;
     if (count[0] + count[2] + count[3] == 0) return;
     if (markdown)
@@ -118,11 +118,15 @@ int report_print_point(const SweepSnapshot *s, const char *path, long p) {
     report_point_label(s, p, label, sizeof label);
     printf("point %ld of %ld: %s\n", p, s->n_points, label);
     int status = s->status[p];
+    const char *phase = REPORT_PHASE_NAMES[s->phase[p] >= 0 && s->phase[p] <= 4 ? s->phase[p] : 0];
     if (status == 1)
-        printf("status:    done, %s", REPORT_PHASE_NAMES[s->phase[p] >= 0 && s->phase[p] <= 4 ? s->phase[p] : 0]);
+        printf("status:    done, %s", phase);
+    else if (status == 4)
+        printf("status:    inferred, %s (not trained: the phase of its refinement cell, whose trained corners "
+               "agree; no crossings or time)", phase);
     else
         printf("status:    %s", REPORT_STATUS_NAMES[status]);
-    if (status != 0) {
+    if (status != 0 && status != 4) {
         char steps[2][32];
         for (int k = 0; k < 2; k++) {
             int32_t v = k ? s->test_step_90[p] : s->train_step_90[p];
@@ -172,10 +176,11 @@ static void json_member(const char *name, const char *value, bool comma) {
 }
 
 void report_print_json(const SweepSnapshot *s, const char *path) {
-    long count[4] = {0}, phases[5] = {0}, timed = 0;
+    long count[5] = {0}, phases[5] = {0}, inferred[5] = {0}, timed = 0;
     for (long p = 0; p < s->n_points; p++) {
         count[s->status[p]]++;
-        if (s->status[p] == 1 && s->phase[p] >= 0 && s->phase[p] <= 4) phases[s->phase[p]]++;
+        if (s->status[p] == 1) phases[s->phase[p]]++;
+        if (s->status[p] == 4) inferred[s->phase[p]]++;
     }
     double seconds = report_compute_seconds(s, &timed);
     printf("{");
@@ -208,13 +213,15 @@ void report_print_json(const SweepSnapshot *s, const char *path) {
         printf("]}");
     }
     printf("],\n \"status\": {");
-    for (int k = 0; k < 4; k++) printf("%s\"%s\": %ld", k ? ", " : "", REPORT_STATUS_NAMES[k], count[k]);
+    for (int k = 0; k < 5; k++) printf("%s\"%s\": %ld", k ? ", " : "", REPORT_STATUS_NAMES[k], count[k]);
     printf("},\n \"phases\": {");
     for (int k = 1; k < 5; k++) printf("%s\"%s\": %ld", k > 1 ? ", " : "", REPORT_PHASE_NAMES[k], phases[k]);
+    printf("},\n \"inferred_phases\": {");
+    for (int k = 1; k < 5; k++) printf("%s\"%s\": %ld", k > 1 ? ", " : "", REPORT_PHASE_NAMES[k], inferred[k]);
     printf("},\n \"compute_seconds\": %.6g, \"timed_points\": %ld,\n \"not_done\": [", seconds, timed);
     bool first = true;
     for (long p = 0; p < s->n_points; p++) {
-        if (s->status[p] == 1) continue;
+        if (s->status[p] == 1 || s->status[p] == 4) continue;
         char label[1024];
         report_point_label(s, p, label, sizeof label);
         printf("%s\n  {\"point\": %ld, ", first ? "" : ",", p);

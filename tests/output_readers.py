@@ -34,7 +34,7 @@ FINALS = ["final_train_loss", "final_test_loss", "final_train_acc", "final_test_
 DELAYS = [f"grokking_delay_{level}" for level in (50, 90, 95, 99)]
 POINT_VARS = ["status", "phase"] + CROSSINGS + FINALS + ["steps_run", "wall_seconds"] + DELAYS
 CURVES = ["curve_train_loss", "curve_test_loss", "curve_train_acc", "curve_test_acc", "curve_weight_norm"]
-P_DONE, P_NEVER, P_DIVERGED, P_FAILED = 0, 5, 37, 63
+P_DONE, P_NEVER, P_DIVERGED, P_INFERRED, P_FAILED = 0, 5, 37, 40, 63
 UNWRITTEN = [1, 36, 64, 80, 95]
 
 passed = failed = 0
@@ -82,7 +82,12 @@ def check_h5py(path):
         check(f["test_acc_step_99"][at(P_DONE)] == 610, "h5py: crossing step")
         check(f["test_acc_step_99"][at(P_NEVER)] == -1, "h5py: never reached is -1")
         check(f["test_acc_step_99"][at(UNWRITTEN[0])] == -1, "h5py: not run is -1 too (status tells them apart)")
-        check(list(f["status"].attrs["flag_values"]) == [0, 1, 2, 3], "h5py: status flag_values")
+        check(list(f["status"].attrs["flag_values"]) == [0, 1, 2, 3, 4], "h5py: status flag_values")
+        check(f["status"].attrs["flag_meanings"] == b"not_run done diverged failed inferred",
+              "h5py: status flag_meanings name inferred")
+        check(f["status"][at(P_INFERRED)] == 4 and f["phase"][at(P_INFERRED)] == 1, "h5py: inferred status and phase")
+        check(f["steps_run"][at(P_INFERRED)] == -1 and np.isnan(f["final_test_acc"][at(P_INFERRED)]) and
+              np.isnan(f["curve_test_acc"][at(P_INFERRED)]).all(), "h5py: an inferred point's values are fill")
         check("_FillValue" not in f["status"].attrs, "h5py: no _FillValue on status")
 
 
@@ -107,9 +112,14 @@ def check_dataset(ds, engine):
     check(status[at(P_DONE)] == 1 and status[at(P_DIVERGED)] == 2 and status[at(P_FAILED)] == 3,
           f"{engine}: status values")
     check(all(status[at(p)] == 0 for p in UNWRITTEN), f"{engine}: unwritten status 0")
-    check((status == 0).sum() == np.prod(SHAPE) - 4, f"{engine}: all but four points not run")
+    check(status[at(P_INFERRED)] == 4, f"{engine}: inferred status 4")
+    check((status == 0).sum() == np.prod(SHAPE) - 5, f"{engine}: all but five points not run")
     check(ds["phase"].values[at(P_DONE)] == 2 and ds["phase"].values[at(P_NEVER)] == 3, f"{engine}: phase")
-    check(ds["status"].attrs.get("flag_meanings") == "not_run done diverged failed", f"{engine}: flag_meanings")
+    check(ds["status"].attrs.get("flag_meanings") == "not_run done diverged failed inferred",
+          f"{engine}: flag_meanings")
+    statuses = np.array(ds["status"].attrs["flag_meanings"].split())[status]
+    check(statuses[at(P_INFERRED)] == "inferred" and statuses[at(P_DONE)] == "done",
+          f"{engine}: status names from flag_meanings")
     check(list(ds["phase"].attrs.get("flag_values", [])) == [0, 1, 2, 3, 4], f"{engine}: phase flag_values")
 
     # Crossing steps: never reached and not run are both missing (NaN), so means count reached points only.
@@ -156,6 +166,12 @@ def check_dataset(ds, engine):
     check(diverged[1] == curve_value(P_DIVERGED, 0, 1) and np.isnan(diverged[2:]).all(),
           f"{engine}: diverged curve {diverged}")
     check(all(np.isnan(ds["curve_test_acc"].values[at(p)]).all() for p in UNWRITTEN), f"{engine}: unwritten curves")
+    # Inferred: the phase of its cell, every numeric variable missing as for a point not run.
+    check(ds["phase"].values[at(P_INFERRED)] == 1, f"{engine}: inferred phase")
+    check(all(np.isnan(ds[v].values[at(P_INFERRED)]) for v in CROSSINGS + FINALS + DELAYS + ["steps_run",
+                                                                                        "wall_seconds"]),
+          f"{engine}: an inferred point's numeric variables are missing")
+    check(all(np.isnan(ds[v].values[at(P_INFERRED)]).all() for v in CURVES), f"{engine}: an inferred point has no curves")
 
     # Selection by coordinate values.
     point = ds.sel(data_fraction=0.2, weight_decay=0.1, init_scale=1.0, seed=0, bias=0, activation="relu")

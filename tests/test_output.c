@@ -31,7 +31,7 @@ static char sweep_text[] = "{\"task\": {\"op\": \"x+y\", \"p\": 59},\n"
                            "          \"model.activation\": [\"relu\", \"gelu\"]}}";
 
 /* Axes: data_fraction 3, weight_decay 2, init_scale 2, seed 2, bias 2, activation 2: 96 points. */
-enum { P_DONE = 0, P_NEVER = 5, P_DIVERGED = 37, P_FAILED = 63 };
+enum { P_DONE = 0, P_NEVER = 5, P_DIVERGED = 37, P_INFERRED = 40, P_FAILED = 63 };
 static const long UNWRITTEN[] = {1, 36, 64, 80, 95}; /* 64..95: data_fraction 0.5, a curve chunk never written */
 
 static void set_axis(SweepAxis *a, const char *name, const char *path, AxisKind kind, int length, double *numbers,
@@ -313,10 +313,12 @@ static void check_attributes(hid_t file) {
 
     hid_t status = H5Dopen2(file, "status", H5P_DEFAULT), phase = H5Dopen2(file, "phase", H5P_DEFAULT);
     CHECK(!has_attr(status, "_FillValue") && !has_attr(phase, "_FillValue"), "no _FillValue on status and phase");
-    CHECK(attr_numbers(status, "flag_values", H5T_STD_I8LE, v, 8) == 4 && v[0] == 0 && v[3] == 3,
-          "status flag_values int8 0..3");
+    CHECK(attr_numbers(status, "flag_values", H5T_STD_I8LE, v, 8) == 5 && v[0] == 0 && v[3] == 3 && v[4] == 4,
+          "status flag_values int8 0..4");
     attr_string(status, "flag_meanings", buf, sizeof buf);
-    CHECK(strcmp(buf, "not_run done diverged failed") == 0, "status flag_meanings: \"%s\"", buf);
+    CHECK(strcmp(buf, "not_run done diverged failed inferred") == 0, "status flag_meanings: \"%s\"", buf);
+    attr_string(status, "comment", buf, sizeof buf);
+    CHECK(strstr(buf, "inferred (4): never trained") != NULL, "status comment: \"%s\"", buf);
     CHECK(attr_numbers(phase, "flag_values", H5T_STD_I8LE, v, 8) == 5 && v[0] == 0 && v[4] == 4,
           "phase flag_values int8 0..4");
     attr_string(phase, "flag_meanings", buf, sizeof buf);
@@ -391,6 +393,18 @@ static void check_values(hid_t file) {
     CHECK(read_i8(file, "status", P_FAILED) == POINT_FAILED, "failed: status");
     CHECK(read_i32(file, "test_acc_step_50", P_FAILED) == -1, "failed: test_acc_step_50");
     CHECK(isnan(read_f32(file, "final_test_acc", P_FAILED)), "failed: final_test_acc NaN");
+    /* Inferred: status and phase, every other value at fill as for a point not run. */
+    CHECK(read_i8(file, "status", P_INFERRED) == POINT_INFERRED, "inferred: status");
+    CHECK(read_i8(file, "phase", P_INFERRED) == PHASE_COMPREHENSION, "inferred: phase");
+    CHECK(read_i32(file, "train_acc_step_90", P_INFERRED) == -1 && read_i32(file, "test_acc_step_99", P_INFERRED) == -1,
+          "inferred: crossings fill");
+    CHECK(read_i32(file, "grokking_delay_90", P_INFERRED) == -2147483647, "inferred: no grokking delay");
+    CHECK(read_i32(file, "steps_run", P_INFERRED) == -1, "inferred: steps_run fill");
+    CHECK(isnan(read_f32(file, "final_test_acc", P_INFERRED)) && isnan(read_f32(file, "wall_seconds", P_INFERRED)),
+          "inferred: final values and wall time NaN");
+    for (int s = 0; s < COUNT(CURVES); s++)
+        for (int k = 0; k < N_EVAL; k++)
+            CHECK(isnan(read_curve(file, CURVES[s], P_INFERRED, k)), "inferred: %s[%d] NaN", CURVES[s], k);
     /* Not run: fill values, also in a curve chunk that was never written. */
     for (int i = 0; i < COUNT(UNWRITTEN); i++) {
         long p = UNWRITTEN[i];
@@ -512,6 +526,10 @@ int main(int argc, char **argv) {
 
     point_result_failed(&r);
     CHECK(output_write_point(out, P_FAILED, &r, err, sizeof err) == 0, "write failed: %s", err);
+
+    point_result_inferred(&r, PHASE_COMPREHENSION);
+    CHECK(!point_result_valid(&r), "an inferred record is never a valid journal or message record");
+    CHECK(output_write_point(out, P_INFERRED, &r, err, sizeof err) == 0, "write inferred: %s", err);
     point_result_free(&r);
     CHECK(output_close(out, err, sizeof err) == 0, "output_close: %s", err);
 

@@ -87,6 +87,13 @@ void point_result_failed(PointResult *r) {
     r->status = POINT_FAILED;
 }
 
+void point_result_inferred(PointResult *r, int phase) {
+    ASSERT(phase >= PHASE_COMPREHENSION && phase <= PHASE_CONFUSION);
+    point_result_clear(r);
+    r->status = POINT_INFERRED;
+    r->phase = (int8_t)phase;
+}
+
 /* Scalar fields in serialization order. */
 #define SCALARS(X)                   \
     X(status)                        \

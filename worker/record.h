@@ -11,7 +11,15 @@
 #include "metrics.h"
 #include "train.h"
 
-typedef enum { POINT_NOT_RUN = 0, POINT_DONE = 1, POINT_DIVERGED = 2, POINT_FAILED = 3 } PointStatus;
+/* POINT_INFERRED: never trained; its phase is that of the refinement cell
+ * whose trained corners all agree, and every other value is missing. */
+typedef enum {
+    POINT_NOT_RUN = 0,
+    POINT_DONE = 1,
+    POINT_DIVERGED = 2,
+    POINT_FAILED = 3,
+    POINT_INFERRED = 4
+} PointStatus;
 
 #define CURVE_SERIES 5 /* train_loss, test_loss, train_acc, test_acc, weight_norm */
 
@@ -46,11 +54,18 @@ void point_result_from_run(PointResult *r, const RunResult *run, const int *eval
 /* Whether r holds values a finished record can hold: status done,
  * diverged or failed, a phase only when done, crossing steps of -1 or more
  * in increasing order of level, steps_run >= 0. For records read back from
- * disk or a message, where a damaged one must be caught. */
+ * disk or a message, where a damaged one must be caught. An inferred record
+ * is never valid: the driver computes it, and no journal or message holds
+ * one. */
 bool point_result_valid(const PointResult *r);
 
 /* A record for a point whose run could not be set up (environment error). */
 void point_result_failed(PointResult *r);
+
+/* A record for a point inferred, not trained: status inferred, the given
+ * phase (comprehension .. confusion: what its cell's corners reached), every
+ * other value missing as for a point not run. */
+void point_result_inferred(PointResult *r, int phase);
 
 /* Serialized size, and (un)packing into exactly that many bytes. */
 size_t point_result_size(int n_eval, int n_rank_layers);
