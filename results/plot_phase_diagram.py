@@ -38,8 +38,13 @@ paths:
 
 Maps have one panel per value of the other grid axes (init_scale, lr, width,
 ...); seeds are aggregated by majority phase (ties go to the phase listed first
-in the legend) and hatched where seeds disagree. A delay is the median over
-the seeds that reached 90% train and test accuracy; blank where none did.
+in the legend) and hatched where seeds disagree. Points a sweep with adaptive
+refinement inferred rather than trained (status "inferred": its cell's corners
+agreed) count only where no seed of a cell was trained: such a cell is drawn in
+a lighter shade of its inferred phase's colour, dotted, as "inferred (not
+trained)". A delay is the median over the seeds that reached 90% train and test
+accuracy; blank where none did; inferred points have no delay (the delay
+figures say how many were left out).
 Delays are written in the cells in compact form (150, 1.2k, 3e4) at a font
 size chosen so that they fit their cell when the figure is printed 3.4 inches
 wide (a paper's column), between 5 and 7 points at that size; when the cells
@@ -69,7 +74,7 @@ import matplotlib.ticker  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, SymLogNorm  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, SymLogNorm, to_rgb  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
@@ -77,7 +82,8 @@ from matplotlib.patches import Patch, Rectangle  # noqa: E402
 PROG = "plot_phase_diagram.py"
 
 # Categories of a run: its phase when done, else its status. Ties in the
-# majority over seeds go to the lower code.
+# majority over seeds go to the lower code. An inferred point (never trained)
+# is drawn in its inferred phase's colour, lightened and dotted (INFERRED_*).
 CATEGORIES = [  # (name, colour)
     ("not run", "#d9d9d9"),
     ("comprehension", "#009e73"),
@@ -86,8 +92,12 @@ CATEGORIES = [  # (name, colour)
     ("confusion", "#d55e00"),
     ("diverged", "#3b3b3b"),
     ("failed", "#cc79a7"),
+    ("inferred (not trained)", "#f2f2f2"),
 ]
-NOT_RUN, COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION, DIVERGED, FAILED = range(len(CATEGORIES))
+NOT_RUN, COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION, DIVERGED, FAILED, INFERRED = range(len(CATEGORIES))
+STATUS_INFERRED = 4  # groksweep's status code of an inferred point
+INFERRED_HATCH = "...."
+INFERRED_LIGHTEN = 0.55  # an inferred cell's colour: its phase's, this far towards white
 PHASES = (COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION)
 MAPS = (("data_fraction", "weight_decay"), ("train_size", "weight_decay"), ("init_scale", "weight_decay"),
         ("init_scale", "train_size"), ("imbalance", "train_size"))
@@ -200,6 +210,7 @@ def categories(status, phase):
     code = np.full(status.shape, FAILED, dtype=np.int8)  # failed, or done without a phase
     code[status == 0] = NOT_RUN
     code[status == 2] = DIVERGED
+    code[status == STATUS_INFERRED] = INFERRED
     done = (status == 1) & (phase >= 1) & (phase <= 4)
     code[done] = phase[done]  # phase codes 1-4 equal the category codes
     return code
@@ -235,6 +246,9 @@ class Sweep:
         self.shape = f["status"].shape
         self.vars = read_point_vars(f, self.shape)
         self.code = categories(self.vars["status"], self.vars["phase"])
+        phase = self.vars["phase"]
+        inferred = (self.vars["status"] == STATUS_INFERRED) & (phase >= 1) & (phase <= 4)
+        self.inferred_phase = np.where(inferred, phase, NOT_RUN).astype(np.int8)  # phase codes = category codes
         done = self.vars["status"] == 1
         self.delay = np.where(done, self.vars["test_acc_step_90"] - self.vars["train_acc_step_90"], np.nan)
         self.task = task_title(f)
@@ -300,16 +314,42 @@ def seed_last(arr, names):
 
 
 def majority(code, names):
-    """Majority category over seeds that ran; whether they disagree; whether some did not run."""
+    """Majority category over seeds that ran (inferred ones did not); whether they disagree;
+    whether some did not run."""
     c, rest = seed_last(code, names)
     counts = np.stack([(c == k).sum(-1) for k in range(len(CATEGORIES))], -1)
     ran = counts.copy()
     ran[..., NOT_RUN] = 0
+    ran[..., INFERRED] = 0
     n_ran = ran.sum(-1)
     top = np.where(n_ran > 0, ran.argmax(-1), NOT_RUN)
     disagree = (ran > 0).sum(-1) > 1
     partial = (counts[..., NOT_RUN] > 0) & (n_ran > 0)
     return top, disagree, partial, rest
+
+
+def inferred_majority(S):
+    """Per cell (seeds aggregated): the phase most of its inferred seeds have (ties to the lower
+    code), NOT_RUN where none is inferred."""
+    c, _ = seed_last(S.inferred_phase, S.names)
+    counts = np.stack([(c == k).sum(-1) for k in PHASES], -1)
+    return np.where(counts.sum(-1) > 0, np.array(PHASES)[counts.argmax(-1)], NOT_RUN)
+
+
+def inferred_colour(k):
+    """Phase k's colour lightened towards white: an inferred cell's face."""
+    return tuple(c + (1 - c) * INFERRED_LIGHTEN for c in to_rgb(CATEGORIES[k][1]))
+
+
+def inferred_note(S, name):
+    """'; N inferred points (not trained) have no delay', also noted on stderr for the figure
+    `name`; '' when there are none."""
+    n = int((S.vars["status"] == STATUS_INFERRED).sum())
+    if not n:
+        return ""
+    what = f"{n} inferred point{'s' if n != 1 else ''} (not trained) {'have' if n != 1 else 'has'} no delay"
+    note(f"{name}: {what}, left out")
+    return f"; {what}"
 
 
 def nanmedian_over_seeds(values, names):
@@ -430,7 +470,8 @@ def status_counts(S):
     """'48 runs: 44 done, 1 diverged, 3 not run'."""
     status = S.vars["status"]
     parts = [f"{int((status == code).sum())} {name}" for code, name in
-             ((1, "done"), (2, "diverged"), (3, "failed"), (0, "not run")) if (status == code).any()]
+             ((1, "done"), (2, "diverged"), (3, "failed"), (STATUS_INFERRED, "inferred (not trained)"),
+              (0, "not run")) if (status == code).any()]
     return f"{status.size} runs: " + ", ".join(parts)
 
 
@@ -445,7 +486,9 @@ def phase_map(S, y, x, name=None):
     if reason:
         raise Skip(reason)
     top, disagree, partial, rest = majority(S.code, S.names)
-    (top, disagree, partial), titles, panel_axes = arrange([top, disagree, partial], rest, S.coords, y, x)
+    guess = np.where(top == NOT_RUN, inferred_majority(S), NOT_RUN)  # cells no seed of which was trained
+    (top, disagree, partial, guess), titles, panel_axes = arrange([top, disagree, partial, guess], rest, S.coords,
+                                                                  y, x)
     ny, nx = top.shape[1:]
     fig, axes = panel_figure(len(titles), panel_axes, S.coords, ny, nx)
     cmap = ListedColormap([c for _, c in CATEGORIES])
@@ -456,16 +499,23 @@ def phase_map(S, y, x, name=None):
             edge = "white" if top[k][j, i] == DIVERGED else "black"
             ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, hatch="///", edgecolor=edge,
                                    linewidth=0, alpha=0.7))
+        for j, i in zip(*np.nonzero(guess[k])):
+            phase = guess[k][j, i]
+            ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=inferred_colour(phase), hatch=INFERRED_HATCH,
+                                   edgecolor=CATEGORIES[phase][1], linewidth=0, gid="inferred"))
         js, is_ = np.nonzero(partial[k])
         ax.plot(is_, js, "o", ms=4, mfc="white", mec="black", mew=0.8, linestyle="none")
         categorical_axes(ax, S.coords, y, x)
         if titles[k]:
             ax.set_title(titles[k], fontsize=9)
     label_outer(axes, y, x, grid_shape(len(titles), panel_axes, S.coords)[1])
-    present = set(np.unique(top)) | set(PHASES)
+    present = set(np.unique(np.where(guess != NOT_RUN, guess, top))) | set(PHASES)
     handles = category_handles(k for k in range(len(CATEGORIES)) if k in present)
     if disagree.any():
         handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="seeds disagree"))
+    if guess.any():
+        handles.append(Patch(facecolor=CATEGORIES[INFERRED][1], edgecolor="0.4", hatch=INFERRED_HATCH,
+                             label=CATEGORIES[INFERRED][0]))
     if partial.any():
         handles.append(Line2D([], [], marker="o", ms=5, mfc="white", mec="black", linestyle="none",
                               label="some seeds not run"))
@@ -524,7 +574,7 @@ def delay_map(S, y, x, name=None):
     bar = fig.colorbar(image, ax=axes, shrink=0.9 if len(axes) > 1 else 1.0)
     bar.set_label("t_test − t_train (steps)")
     fig.suptitle(f"Grokking delay to 90% accuracy ({seeds_text(S, 'median')})\n"
-                 "grey: train or test accuracy never reached 90%", fontsize=11)
+                 f"grey: train or test accuracy never reached 90%{inferred_note(S, name)}", fontsize=11)
     size = cell_font_size(fig, axes[0], ny, nx, [compact(v) for v in finite])
     if size is None:
         note(f"{name}: cells too small for legible numbers at a {PRINT_WIDTH_IN:g}-inch width; colours only")
@@ -568,6 +618,7 @@ def delay_scale(ax, values, step):
 def delay_1d_figure(S, axis, name=None):
     """The grokking delay against the one non-seed axis with several values: a marker per seed,
     coloured by its phase, and the median over the seeds that reached the level."""
+    name = name or f"delay_{axis}.png"
     delay, level = delay_variable(S)
     k = S.names.index(axis)
     seed_k = S.names.index("seed") if "seed" in S.names else None
@@ -598,7 +649,7 @@ def delay_1d_figure(S, axis, name=None):
             present.add(int(code[j, s]))
             ax.plot(xs[j], d[j, s], marker, ms=6, color=CATEGORIES[code[j, s]][1], mec="0.2", mew=0.5,
                     linestyle="none", zorder=3, gid="seed delay")
-    missing = (~np.isfinite(d)).sum(1)
+    missing = (~np.isfinite(d) & (code != INFERRED)).sum(1)  # inferred points were not trained
     top = ax.get_xaxis_transform()
     for j in np.nonzero(missing)[0]:
         ax.plot(xs[j], 0.97, "v", ms=6, mfc="white", mec="0.3", transform=top, clip_on=False, zorder=3,
@@ -629,7 +680,8 @@ def delay_1d_figure(S, axis, name=None):
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     task = f"{S.task}, " if S.task else ""
     fig.suptitle(f"Grokking delay to {level}% accuracy against {pretty(axis)}\n{task}"
-                 f"{seeds_text(S, 'one marker for each')}, {status_counts(S)}", fontsize=10)
+                 f"{seeds_text(S, 'one marker for each')}, {status_counts(S)}{inferred_note(S, name)}",
+                 fontsize=10)
     return fig
 
 

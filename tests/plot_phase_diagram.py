@@ -11,6 +11,11 @@ usage: plot_phase_diagram.py GROKSWEEP WORKDIR
   --format svg, as SVG documents.
 - A file of a sweep in progress (points not run, one diverged), held open for
   writing by another process, still plots.
+- A copy with inferred points (status 4, its cell's phase, every other value
+  missing), every seed of one cell and one seed of another: the phase map
+  draws the first cell in a lighter, dotted shade of its phase with a legend
+  entry "inferred (not trained)", the second as its trained seed; the delay
+  map leaves them out and says so; the titles count them.
 - A missing file, an HDF5 file that is not a sweep's, a file that is not HDF5
   and bad flags (an unknown --format, a --dpi that is not a number) get one
   line on stderr and exit status 2.
@@ -209,6 +214,73 @@ def make_partial(path):
         diverged = point(data_fraction=1, weight_decay=2, seed=0)
         status[diverged], phase[diverged] = 2, 0
         f["status"][...], f["phase"][...] = status, phase
+
+
+INFERRED_CELL = dict(data_fraction=1, weight_decay=0)  # every seed inferred
+INFERRED_SEED = dict(data_fraction=0, weight_decay=1, seed=1)  # one seed inferred, the other trained
+
+
+def make_inferred(path):
+    """Mark points as adaptive refinement leaves them: inferred (status 4) with the phase of
+    their cell (grokking here), every other variable at its fill value, as groksweep writes them.
+    Returns the inferred cell's (y, x) = (data_fraction, weight_decay) index."""
+    with h5py.File(path, "r+") as f:
+        names = axis_names(f)
+        status, phase = f["status"][...], f["phase"][...]
+        points = []
+        for index in np.ndindex(status.shape):
+            at = dict(zip(names, index))
+            if all(at[k] == v for k, v in INFERRED_CELL.items()) or all(at[k] == v for k, v in INFERRED_SEED.items()):
+                points.append(index)
+        for p in points:
+            status[p], phase[p] = 4, 2
+            for name, ds in f.items():
+                if name in names or name in ("status", "phase", "eval_step", "hidden_layer"):
+                    continue
+                fill = ds.attrs.get("_FillValue", np.nan)
+                ds[p] = np.asarray(fill).ravel()[0]
+        f["status"][...], f["phase"][...] = status, phase
+    return INFERRED_CELL["data_fraction"], INFERRED_CELL["weight_decay"]
+
+
+def check_inferred(P, path):
+    """The phase map draws inferred cells apart; the delay map leaves inferred points out."""
+    cell = make_inferred(path)
+    outdir = os.path.join(WORKDIR, "plots_inferred")
+    result = plot(path, outdir)
+    check_plot_run(result, outdir, [f for f in ALL_FIGURES if f.startswith(("phase_", "delay_"))], "inferred points")
+    check("inferred points (not trained) have no delay, left out" in result.stderr,
+          f"inferred points: the delay maps say they are left out: {result.stderr.strip()}")
+    S = P.Sweep(P.open_sweep(path), path)
+    try:
+        fig = P.phase_map(S, "data_fraction", "weight_decay")
+        check("inferred (not trained)" in legend_texts(fig) and "not run" not in legend_texts(fig),
+              f"phase map: a legend entry for inferred, none for not run: {legend_texts(fig)}")
+        entry = [h for lg in fig.legends for h, t in zip(getattr(lg, "legend_handles", None) or lg.legendHandles,
+                                                         lg.get_texts()) if t.get_text() == "inferred (not trained)"]
+        check(entry and entry[0].get_hatch() == P.INFERRED_HATCH, "phase map: the inferred legend entry is hatched")
+        patches = [(ax, r) for ax in fig.axes for r in ax.patches if r.get_gid() == "inferred"]
+        n_panels = len([ax for ax in fig.axes if ax.get_visible() and ax.images])
+        check(len(patches) == n_panels, f"phase map: one inferred cell per panel: {len(patches)} in {n_panels}")
+        grokking = np.array(P.to_rgb(P.CATEGORIES[P.GROKKING][1]))
+        for ax, r in patches:
+            face = np.array(r.get_facecolor()[:3])
+            check(r.get_xy() == (cell[1] - 0.5, cell[0] - 0.5), f"phase map: inferred patch at {r.get_xy()}")
+            check(r.get_hatch() == P.INFERRED_HATCH and face.sum() > grokking.sum() and
+                  np.allclose(face, grokking + (1 - grokking) * P.INFERRED_LIGHTEN),
+                  f"phase map: inferred cell hatched, grokking's colour lightened: {face}")
+        top = P.majority(S.code, S.names)[0]
+        names = [n for n in S.names if n != "seed"]
+        at = tuple(INFERRED_SEED.get(n, 0) for n in names)
+        check(top[at] not in (P.NOT_RUN, P.INFERRED), f"a cell with a trained seed shows that seed: {top[at]}")
+        check("inferred (not trained)" in fig._suptitle.get_text(), f"phase map title counts inferred points")
+        fig = P.delay_map(S, "data_fraction", "weight_decay")
+        check("inferred points (not trained) have no delay" in fig._suptitle.get_text(),
+              f"delay map title says inferred points have no delay: {fig._suptitle.get_text()!r}")
+        check(np.isnan(S.delay[S.vars["status"] == 4]).all(), "inferred points have no delay")
+    finally:
+        S.f.close()
+    P.plt.close("all")
 
 
 def grid_file(path, ny, nx):
@@ -685,6 +757,9 @@ def main():
 
     # The figures' contents.
     check_figures(out, one_seed)
+    inferred = os.path.join(WORKDIR, "inferred.h5")
+    shutil.copy(out, inferred)
+    check_inferred(load_script(), inferred)
 
 
 main()
