@@ -1,5 +1,7 @@
 """`groksweep export` against the HDF5 values: CSV and JSON, per point and
-curves in long form, missing values, points not run, -o and bad input.
+curves in long form, missing values, points not run, inferred points (named
+so, with their phase and every other value missing, and no curve rows), -o
+and bad input.
 
 usage: /usr/bin/python3 export_cli.py GROKSWEEP WORKDIR
 """
@@ -20,6 +22,7 @@ from sweep_files import TINY
 
 GROKSWEEP, WORKDIR = sys.argv[1:3]
 NOT_RUN = [(0, 0, 0, 0, 0), (1, 1, 1, 1, 1)]  # made not run in a copy
+INFERRED = [(0, 1, 0, 0, 0), (1, 0, 1, 0, 1)]  # made inferred (grokking) in the copy, the rest at fill
 
 
 def export(*args):
@@ -49,7 +52,7 @@ def expected(path):
             for name in variables:
                 v = data[name][index].item()
                 fill = fills[name]
-                gone = status == 0 or (isinstance(v, float) and math.isnan(v)) or (fill is not None and v == fill)
+                gone = status in (0, 4) or (isinstance(v, float) and math.isnan(v)) or (fill is not None and v == fill)
                 row[name] = None if gone else v
             rows.append(row)
         return axes, variables, rows
@@ -89,9 +92,17 @@ def main():
     shutil.copyfile(full, path)
     with h5py.File(path, "r+") as f:
         status = f["status"][...]
+        phase = f["phase"][...]
         for index in NOT_RUN:
             status[index] = 0
-        f["status"][...] = status
+        for index in INFERRED:
+            status[index], phase[index] = 4, 2
+        f["status"][...], f["phase"][...] = status, phase
+        for name, ds in f.items():  # an inferred point's other values are fill, as groksweep writes them
+            if ds.shape[:status.ndim] == status.shape and name not in ("status", "phase"):
+                fill = np.asarray(ds.attrs.get("_FillValue", np.nan)).ravel()[0]
+                for index in INFERRED:
+                    ds[index] = fill
     axes, variables, want = expected(path)
     check(len(variables) == 19 and "grokking_delay_90" in variables and "wall_seconds" in variables,
           f"every per-point variable is exported: {variables}")
@@ -105,6 +116,10 @@ def main():
           "csv: the axes, status and phase first")
     check_rows("csv", reader, axes, variables, want)
     check(sum(r["status"] == "not_run" for r in reader) == len(NOT_RUN), "csv: points not run are named so")
+    inferred = [r for r in reader if r["status"] == "inferred"]
+    check(len(inferred) == len(INFERRED) and all(r["phase"] == "grokking" for r in inferred) and
+          all(r[name] == "" for r in inferred for name in variables),
+          f"csv: inferred points named so, with their phase and no other value: {inferred[:1]}")
 
     out = os.path.join(WORKDIR, "points.json")
     result = export(path, "--format", "json", "-o", out)
@@ -121,13 +136,13 @@ def main():
         status = f["status"][...]
     result = export(path, "--curves")
     long_rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    done = int((status != 0).sum())
+    done = int(((status != 0) & (status != 4)).sum())
     check(result.returncode == 0 and len(long_rows) == done * len(steps),
           f"curves: one row per point run and evaluation: {len(long_rows)} rows, expected {done * len(steps)}")
     bad = 0
     k = 0
     for index in np.ndindex(status.shape):
-        if status[index] == 0:
+        if status[index] in (0, 4):
             continue
         for e, step in enumerate(steps):
             row = long_rows[k] if k < len(long_rows) else {}

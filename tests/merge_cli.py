@@ -1,8 +1,11 @@
 """`groksweep merge`: two outputs of one config on overlapping grids become
 one output over the union grid; running the union sweep on it trains only
-the points neither ran, and the result equals a fresh run of the union. A
-point held twice with different results, different configs, an existing
-output and bad flags are refused with nothing written.
+the points neither ran, and the result equals a fresh run of the union.
+Inferred points (in an input's file, not its journal) are carried over: a
+point trained in one input and inferred in the other is the trained one; one
+inferred in two inputs with different phases is not run. A point held twice
+with different results, different configs, an existing output and bad flags
+are refused with nothing written.
 
 usage: /usr/bin/python3 merge_cli.py GROKSWEEP WORKDIR
 """
@@ -31,6 +34,82 @@ def fnv1a(data):
     for byte in data:
         h = ((h ^ byte) * 0x100000001b3) & (2**64 - 1)
     return h
+
+
+def make_inferred(src, dst, sweep_path, chosen, phase=None):
+    """dst: src with the points chosen(index) inferred as adaptive refinement leaves them: status 4,
+    their phase (or `phase`), every other variable at fill, and no record in the journal."""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        status, phases = f["status"][...], f["phase"][...]
+        points = [index for index in np.ndindex(status.shape) if chosen(index)]
+        for index in points:
+            status[index] = 4
+            if phase is not None:
+                phases[index] = phase
+        f["status"][...], f["phase"][...] = status, phases
+        for name, ds in f.items():
+            if ds.shape[:status.ndim] == status.shape and name not in ("status", "phase"):
+                fill = np.asarray(ds.attrs.get("_FillValue", np.nan)).ravel()[0]
+                for index in points:
+                    ds[index] = fill
+        shape = status.shape
+    size = record_size(sweep_path)
+    with open(src + ".journal", "rb") as f:
+        journal = f.read()
+    kept = [journal[:JOURNAL_HEADER_BYTES]]
+    for start in range(JOURNAL_HEADER_BYTES, len(journal), size):
+        point = struct.unpack_from("<q", journal, start + 4)[0]
+        if not chosen(np.unravel_index(point, shape)):
+            kept.append(journal[start:start + size])
+    with open(dst + ".journal", "wb") as f:
+        f.write(b"".join(kept))
+    return len(points)
+
+
+def inferred_points(out, paths):
+    """b with inferred points: 4 that a trained (seed 1 at data fraction 0.3), 4 only b has (seed 2 at
+    0.6); merged with a, the first are a's trained ones and the others stay inferred. Two copies
+    inferring different phases at seed 2 make those points not run."""
+    shared = lambda index: index[0] == 0 and index[1] == 0 and index[3] == 0  # noqa: E731
+    only_b = lambda index: index[0] == 1 and index[1] == 0 and index[3] == 1  # noqa: E731
+    b_inferred = os.path.join(WORKDIR, "b_inferred.h5")
+    check(make_inferred(out["b"], b_inferred, paths["b"], lambda i: shared(i) or only_b(i)) == 8,
+          "8 points of b made inferred")
+    merged = os.path.join(WORKDIR, "merged_inferred.h5")
+    result = groksweep("merge", out["a"], b_inferred, "-o", merged)
+    check(result.returncode == 0 and "48 points, 36 finished (4 found in more than one input), 4 inferred, 0 not run"
+          in result.stderr, f"merge with inferred points: {result.stderr}")
+    with h5py.File(merged, "r") as f, h5py.File(out["b"], "r") as b, h5py.File(out["union"], "r") as u:
+        status, phase = f["status"][...], f["phase"][...]
+        # union seeds [0, 1, 2]: b's seed k is the union's k + 1
+        trained = status[0, 0, :, 1, :]
+        check(bool((trained == 1).all()) and np.array_equal(f["test_acc_step_90"][0, 0, :, 1, :],
+                                                            u["test_acc_step_90"][0, 0, :, 1, :]),
+              "trained in a, inferred in b: the trained point wins")
+        check(bool((status[1, 0, :, 2, :] == 4).all()) and
+              np.array_equal(phase[1, 0, :, 2, :], b["phase"][1, 0, :, 1, :]),
+              "inferred in b only: inferred, with b's phase")
+        check(bool((f["steps_run"][1, 0, :, 2, :] == -1).all()) and
+              bool(np.isnan(f["curve_test_acc"][1, 0, :, 2, :]).all()), "a merged inferred point's values are fill")
+        check(int((status == 4).sum()) == 4 and int((status == 1).sum()) == 36, "36 done, 4 inferred")
+    b_other = os.path.join(WORKDIR, "b_inferred_other.h5")
+    with h5py.File(b_inferred, "r") as f:
+        other_phase = 1 if int(f["phase"][1, 0, 0, 1, 0]) != 1 else 3
+    make_inferred(out["b"], b_other, paths["b"], lambda i: shared(i) or only_b(i), phase=other_phase)
+    with h5py.File(b_other, "r+") as f:  # the shared points inferred as in b_inferred, the others not
+        phase = f["phase"][...]
+        with h5py.File(b_inferred, "r") as g:
+            phase[0, 0, :, 0, :] = g["phase"][0, 0, :, 0, :]
+        f["phase"][...] = phase
+    disputed = os.path.join(WORKDIR, "merged_disputed.h5")
+    result = groksweep("merge", b_inferred, b_other, "-o", disputed)
+    check(result.returncode == 0 and "4 inferred, 4 not run because two inputs inferred different phases" in
+          result.stderr, f"two inputs inferring different phases: {result.stderr}")
+    with h5py.File(disputed, "r") as f:
+        status = f["status"][...]
+        check(bool((status[1, 0, :, 1, :] == 0).all()) and bool((status[0, 0, :, 0, :] == 4).all()),
+              "inferred differently: not run; inferred alike: inferred")
 
 
 def main():
@@ -81,6 +160,8 @@ def main():
     check(result.returncode == 0, f"the union sweep resumes on the merged output: {result.stderr}")
     check(journal_records(merged, paths["union"]) == 48, "and trains only the 8 points neither ran")
     same_points(out["union"], merged, "merged and resumed vs the union from scratch")
+
+    inferred_points(out, paths)
 
     # refusals: nothing written
     conflicting = os.path.join(WORKDIR, "b_forged.h5")

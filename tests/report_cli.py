@@ -9,7 +9,9 @@ usage: report_cli.py GROKSWEEP WORKDIR
 - Colour: none through a pipe, --color forces it; on a terminal (a pty)
   colour unless NO_COLOR is set or --no-color is given.
 - A copy edited with h5py: diverged, failed and not-run points, a tie
-  between seeds, a Slurm job id, a point caught mid-write.
+  between seeds, a Slurm job id, a point caught mid-write; and inferred
+  points (every seed of a cell: its phase in lower case; one seed among
+  trained ones: the trained seeds decide), counted apart, --point saying so.
 - sweep_slow.json running in the background: report while it runs (the
   writer holds HDF5's file lock), then after SIGTERM on the interrupted file.
 - A missing file, a text file, HDF5 files that are not sweeps, a newer format
@@ -94,6 +96,7 @@ def compact(v):
 
 def expected_cell(d, points):
     cats = []
+    inferred = []
     delays = []
     for p in points:
         status = d["status"][p]
@@ -105,9 +108,14 @@ def expected_cell(d, points):
             cats.append("!")
         elif status == 3:
             cats.append("F")
+        elif status == 4:
+            inferred.append("cgmx"[d["phase"][p] - 1])
     if cats:
         best = max(ORDER, key=lambda c: (cats.count(c), -ORDER.index(c)))
         symbol = best + ("?" if len(set(cats)) > 1 else "")
+    elif inferred:  # no seed trained: the inferred phase, in lower case
+        best = max("cgmx", key=lambda c: (inferred.count(c), -"cgmx".index(c)))
+        symbol = best + ("?" if len(set(inferred)) > 1 else "")
     else:
         symbol = "."
     return symbol, compact(float(np.median(delays))) if delays else "-"
@@ -223,16 +231,26 @@ def check_header(out, d, file, what):
         pattern = rf"^  {name}\s+{len(coord)}: {re.escape(', '.join(labs))}$"
         check(re.search(pattern, out, re.M) is not None, f"{what}: grid line for {name}")
     st = d["status"]
-    counts = [int((st == k).sum()) for k in range(4)]
+    counts = [int((st == k).sum()) for k in range(5)]
     points = f"{counts[1]} done, {counts[2]} diverged, {counts[3]} failed, {counts[0]} not run"
+    if counts[4]:
+        points += f", {counts[4]} inferred (not trained)"
+        guessed = d["phase"][st == 4]
+        line = (f"inferred:  {(guessed == 1).sum()} comprehension, {(guessed == 2).sum()} grokking, "
+                f"{(guessed == 3).sum()} memorization, {(guessed == 4).sum()} confusion (the phases of their "
+                "refinement cells)\n")
+        check(line in out, f"{what}: inferred line, expected {line!r}")
+    else:
+        check("inferred" not in out.replace(file, ""), f"{what}: no inferred points, no word of them")
     check(fields.get("points") == points, f"{what}: points line {fields.get('points')!r}, expected {points!r}")
     done = d["phase"][st == 1]
     phases = (f"{(done == 1).sum()} comprehension, {(done == 2).sum()} grokking, {(done == 3).sum()} memorization, "
               f"{(done == 4).sum()} confusion")
     check(f"phases:    {phases}\n" in out, f"{what}: phases line, expected {phases!r}")
-    finished = int((st > 0).sum())
-    note = f"(sweep in progress or interrupted: {finished} of {st.size} points done)"
-    if finished < st.size:
+    finished = int(((st > 0) & (st < 4)).sum())
+    note = f"(sweep in progress or interrupted: {finished} of {st.size} points done"
+    note += f", {counts[4]} inferred)" if counts[4] else ")"
+    if finished + counts[4] < st.size:
         check(note in out, f"{what}: says {note!r}")
     else:
         check("in progress" not in out, f"{what}: a complete sweep is not called in progress")
@@ -373,6 +391,8 @@ def edited(out):
     check({"!", "F?", ".", "M?"} <= shown, f"diverged, failed and not-run symbols shown: {shown}")
     check(int((d["status"] == 0).sum()) > 0, "the edited copy has points not run")
 
+    inferred(out)
+
     # a point that reads done without a phase was caught mid-write: retried, then shown as not run
     with h5py.File(copy, "r+") as f:
         phase = f["phase"][...]
@@ -381,6 +401,42 @@ def edited(out):
     result = report(copy)
     check(result.returncode == 0 and "(1 point was being written while read: shown as not run)" in result.stdout,
           f"an unsettled point is reported: {result.stdout[-400:]!r} {result.stderr!r}")
+
+
+def inferred(out):
+    """Inferred points as adaptive refinement writes them: status 4, the cell's phase, the rest fill."""
+    copy = path("inferred.h5")
+    shutil.copyfile(out, copy)
+    with h5py.File(copy, "r+") as f:
+        status, phase = f["status"][...], f["phase"][...]
+        # (data_fraction, weight_decay, init_scale, seed)
+        cell, seed = (2, 0, 1), (0, 2, 0, 1)
+        status[cell], phase[cell] = 4, 1          # every seed inferred comprehension: c
+        status[seed], phase[seed] = 4, 4          # one seed inferred confusion: the trained ones decide
+        f["status"][...], f["phase"][...] = status, phase
+        for name in ("train_acc_step_90", "test_acc_step_90", "wall_seconds", "steps_run"):
+            values = f[name][...]
+            fill = np.asarray(f[name].attrs["_FillValue"]).ravel()[0]
+            values[cell], values[seed] = fill, fill
+            f[name][...] = values
+    text = check_report(copy, "inferred points")
+    maps = parse_maps(text)
+    shown = [p["phase"][2][0] for p in maps[0]["panels"]] if maps else []
+    check(shown[1:2] == ["c"], f"every seed inferred: the phase in lower case: {shown}")
+    check("c g m x inferred (not trained)" in text and "inferred points were not trained: they have no delay" in text,
+          "the legend names inferred cells and says they have no delay")
+    n_seeds = 3
+    point = ((2 * 3 + 0) * 2 + 1) * n_seeds + 0  # row-major index of data_fraction 2, weight_decay 0, init_scale 1
+    result = report(copy, "--point", str(point))
+    check(result.returncode == 0 and "status:    inferred, comprehension (not trained" in result.stdout and
+          "90% accuracy" not in result.stdout, f"--point of an inferred point says so: {result.stdout!r}")
+    data = json.loads(report(copy, "--format", "json").stdout)
+    check(data["status"].get("inferred") == 4 and data["inferred_phases"] == {"comprehension": 3, "grokking": 0,
+                                                                             "memorization": 0, "confusion": 1},
+          f"json: inferred counted apart: {data['status']} {data.get('inferred_phases')}")
+    check(all(p["status"] != "inferred" for p in data["not_done"]), "json: inferred points are not listed as not done")
+    markdown = report(copy, "--format", "markdown").stdout
+    check(", 4 inferred (not trained)" in markdown, "markdown: the inferred count")
 
 
 def running_and_interrupted():
