@@ -51,7 +51,8 @@ def netcdf_tools(path, ref):
     header = tool("ncdump", "-h", path)
     check(header.returncode == 0, f"ncdump -h: exit {header.returncode}: {header.stderr[-300:]}")
     for needle in (':Conventions = "CF-1.8"', "float final_test_acc(", ':flag_meanings = "none comprehension',
-                   "int grokking_delay_90(", ":history = "):
+                   ':flag_meanings = "not_run done diverged failed inferred"', "int grokking_delay_90(",
+                   ":history = "):
         check(needle in header.stdout, f"ncdump -h shows {needle!r}")
     classic, back = os.path.join(WORKDIR, "classic.nc"), os.path.join(WORKDIR, "back.h5")
     for kind, source, target in (("nc7", path, classic), ("nc4", classic, back)):
@@ -160,6 +161,25 @@ def running_sweep_readers():
                                         f"{stderr[-300:]}")
 
 
+def inferred_in_ncdump(path):
+    """A copy whose first point is inferred (status 4, its phase kept, the rest at fill) reads in
+    ncdump: status 4 and missing values shown as _."""
+    copy = os.path.join(WORKDIR, "inferred.h5")
+    shutil.copyfile(path, copy)
+    with h5py.File(copy, "r+") as f:
+        first = (0,) * f["status"].ndim
+        f["status"][first] = 4
+        f["final_test_acc"][first] = np.nan
+        f["steps_run"][first] = -1
+    dump = tool("ncdump", "-v", "status,steps_run", copy)
+    check(dump.returncode == 0, f"ncdump -v on an inferred point: exit {dump.returncode}: {dump.stderr[-300:]}")
+    data = dump.stdout.split("data:", 1)[-1]
+    status = data.split("status =", 1)[-1].split(";")[0].replace(",", " ").split()
+    steps = data.split("steps_run =", 1)[-1].split(";")[0].replace(",", " ").split()
+    check(status[:1] == ["4"] and steps[:1] == ["_"], f"ncdump: inferred status 4, steps_run missing: "
+                                                     f"{status[:2]} {steps[:2]}")
+
+
 def main():
     missing = [t for t in ("ncdump", "nccopy", "octave", "Rscript") if shutil.which(t) is None]
     if missing:
@@ -174,6 +194,7 @@ def main():
     ref = reference(path)
     check(ref["never_99"] > 0, "some points never reach 99% test accuracy (the missing values to check)")
     netcdf_tools(path, ref)
+    inferred_in_ncdump(path)
     octave(path, ref)
     r_ncdf4(path, ref)
     running_sweep_readers()
