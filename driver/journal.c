@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "error.h"
 
 #define HEADER_MAGIC "GSJOURN2"
@@ -261,16 +262,45 @@ double journal_size_bound(long n_points, int n_eval, int n_rank_layers) {
     return (double)sizeof(JournalHeader) + (double)n_points * (4 + 8 + (double)point_result_size(n_eval, n_rank_layers) + 8);
 }
 
-int journal_append(Journal *j, long point, const PointResult *result, char *err, size_t errlen) {
+/* Lay out one record of point with its packed payload at out
+ * (record_size bytes). */
+static void fill_record(const Journal *j, long point, const unsigned char *payload, unsigned char *out) {
     uint32_t magic = RECORD_MAGIC;
     int64_t index = point;
-    memcpy(j->buffer, &magic, 4);
-    memcpy(j->buffer + 4, &index, 8);
+    memcpy(out, &magic, 4);
+    memcpy(out + 4, &index, 8);
+    if (payload != out + 12) memcpy(out + 12, payload, j->payload_size);
+    uint64_t checksum = fnv1a(out + 4, 8 + j->payload_size);
+    memcpy(out + 12 + j->payload_size, &checksum, 8);
+}
+
+int journal_append(Journal *j, long point, const PointResult *result, char *err, size_t errlen) {
     point_result_pack(result, j->buffer + 12);
-    uint64_t checksum = fnv1a(j->buffer + 4, 8 + j->payload_size);
-    memcpy(j->buffer + 12 + j->payload_size, &checksum, 8);
+    fill_record(j, point, j->buffer + 12, j->buffer);
     if (write_all(j->fd, j->buffer, record_size(j)) != 0 || fsync(j->fd) != 0) {
         snprintf(err, errlen, "journal: cannot append point %ld: %s", point, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int journal_append_batch(Journal *j, int count, const long *points, const unsigned char *const *payloads, char *err,
+                         size_t errlen) {
+    ASSERT(count > 0 && points && payloads);
+    size_t need = (size_t)count * record_size(j);
+    if (need > j->batch_capacity) {
+        unsigned char *grown = realloc(j->batch, need);
+        if (!grown) {
+            snprintf(err, errlen, "journal: out of memory for %d records", count);
+            return -1;
+        }
+        j->batch = grown;
+        j->batch_capacity = need;
+    }
+    for (int i = 0; i < count; i++) fill_record(j, points[i], payloads[i], j->batch + (size_t)i * record_size(j));
+    if (write_all(j->fd, j->batch, need) != 0 || fsync(j->fd) != 0) {
+        snprintf(err, errlen, "journal: cannot append %d point%s (the first %ld): %s", count, count == 1 ? "" : "s",
+                 points[0], strerror(errno));
         return -1;
     }
     return 0;
@@ -281,4 +311,7 @@ void journal_close(Journal *j) {
     j->fd = -1;
     free(j->buffer);
     j->buffer = NULL;
+    free(j->batch);
+    j->batch = NULL;
+    j->batch_capacity = 0;
 }

@@ -20,6 +20,8 @@ typedef struct {
     int n_rank_layers;
     size_t payload_size;
     unsigned char *buffer; /* one record */
+    unsigned char *batch;  /* records of one journal_append_batch */
+    size_t batch_capacity;
 } Journal;
 
 /* Called for each valid record on open, in file order. */
@@ -49,6 +51,13 @@ double journal_size_bound(long n_points, int n_eval, int n_rank_layers);
 
 /* Append one completed point and fsync. Returns 0, or -1 with a message. */
 int journal_append(Journal *journal, long point, const PointResult *result, char *err, size_t errlen);
+
+/* Group commit: append count completed points, each given as its packed
+ * PointResult (point_result_pack), in one write and one fsync. They are
+ * durable once it returns 0; on -1 (with a message) none may be counted as
+ * durable, though a later open may find some of them whole. */
+int journal_append_batch(Journal *journal, int count, const long *points, const unsigned char *const *payloads,
+                         char *err, size_t errlen);
 
 void journal_close(Journal *journal);
 

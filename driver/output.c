@@ -123,6 +123,20 @@ static const char *const CURVE_LONG_NAMES[CURVE_SERIES] = {"train loss", "test l
 #define HIDDEN_LAYER_NAME "hidden_layer"
 #define FEATURE_RANK_NAME "curve_feature_rank"
 
+/* A buffered point: its index and its slot in the pending arrays. */
+typedef struct {
+    long point, slot;
+} PendingSlot;
+
+/* Buffered points with consecutive indices along the last axis, written
+ * with one selection: sorted[first .. first + length). */
+typedef struct {
+    long first, length;
+} PendingRun;
+
+/* Memory the buffered points may take, values and curves. */
+#define PENDING_BYTES (32L << 20)
+
 struct OutputFile {
     char *path;
     hid_t file;
@@ -134,11 +148,17 @@ struct OutputFile {
     hid_t vars[N_VARS];
     hid_t curves[CURVE_SERIES];
     hid_t point_space, curve_space;    /* file dataspaces, selections set per write */
-    hid_t point_mem, curve_mem;        /* memory dataspaces: 1 and n_eval elements */
     /* train.feature_rank: curve_feature_rank (axes..., hidden_layer, eval_step) */
     int n_rank_layers;                 /* 0: no such variable */
     hid_t hidden_layer, feature_rank;  /* the hidden_layer coordinate and the variable */
-    hid_t rank_space, rank_mem;        /* its file dataspace and a (n_rank_layers, n_eval) memory one */
+    hid_t rank_space;                  /* its file dataspace */
+    /* points written but not yet in the file (output_write_point buffers, output_flush writes) */
+    long pending_capacity, n_pending;
+    PendingSlot *pending;              /* (pending_capacity) in arrival order */
+    uint32_t *pending_values;          /* (pending_capacity, N_VARS) each variable's value in 4 bytes */
+    float *pending_curves;             /* (pending_capacity, CURVE_SERIES + n_rank_layers, n_eval) */
+    PendingRun *runs;                  /* (pending_capacity) scratch of write_pending */
+    unsigned char *run_buffer;         /* (pending_capacity * max(n_rank_layers, 1) * n_eval floats) scratch */
 };
 
 /* ---- the library ----------------------------------------------------------------------------- */
@@ -557,8 +577,6 @@ static int create_feature_rank(OutputFile *out, int compress, char *err, size_t 
         TRY_H5(H5DSattach_scale(ds, scale, (unsigned)d), "attaching dimension %d of %s to its coordinate", d,
                FEATURE_RANK_NAME);
     }
-    hsize_t mem = (hsize_t)n * (hsize_t)out->n_eval;
-    TRY_H5(out->rank_mem = H5Screate_simple(1, &mem, NULL), "making a memory dataspace");
     H5Pclose(dcpl);
     if (attr_string(ds, "long_name", "rank of the covariance of the hidden layer's activations on the test set",
                     FEATURE_RANK_NAME, path, err, errlen) < 0 ||
@@ -636,8 +654,7 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
             hdf5_error_format(err, errlen, out->path, "closing a coordinate");
             rc = -1;
         }
-    hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->point_mem, &out->curve_mem, &out->rank_space,
-                       &out->rank_mem};
+    hid_t *spaces[] = {&out->point_space, &out->curve_space, &out->rank_space};
     for (size_t k = 0; k < sizeof spaces / sizeof spaces[0]; k++)
         if (*spaces[k] >= 0) {
             if (H5Sclose(*spaces[k]) < 0 && rc == 0) {
@@ -658,9 +675,16 @@ static int close_all(OutputFile *out, char *err, size_t errlen) {
 }
 
 static void free_output(OutputFile *out) {
+    free(out->pending);
+    free(out->pending_values);
+    free(out->pending_curves);
+    free(out->runs);
+    free(out->run_buffer);
     free(out->path);
     free(out);
 }
+
+static int alloc_pending(OutputFile *out);
 
 OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProvenance *provenance, char *err,
                           size_t errlen) {
@@ -684,8 +708,8 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
         free(out);
         return NULL;
     }
-    out->file = out->point_space = out->curve_space = out->point_mem = out->curve_mem = H5I_INVALID_HID;
-    out->hidden_layer = out->feature_rank = out->rank_space = out->rank_mem = H5I_INVALID_HID;
+    out->file = out->point_space = out->curve_space = H5I_INVALID_HID;
+    out->hidden_layer = out->feature_rank = out->rank_space = H5I_INVALID_HID;
     out->n_rank_layers = sweep->n_rank_layers;
     for (int i = 0; i <= SWEEP_MAX_AXES; i++) out->coords[i] = H5I_INVALID_HID;
     for (int v = 0; v < N_VARS; v++) out->vars[v] = H5I_INVALID_HID;
@@ -737,11 +761,12 @@ OutputFile *output_create(const char *path, const Sweep *sweep, const OutputProv
     if (create_curves(out, compress, err, errlen) < 0) goto fail;
     if (out->n_rank_layers > 0 && create_feature_rank(out, compress, err, errlen) < 0) goto fail;
 
-    hsize_t one = 1, n_eval = (hsize_t)sweep->n_eval;
     TRY_H5(out->point_space = H5Screate_simple(out->n_axes, out->dims, NULL), "making the points' dataspace");
     TRY_H5(out->curve_space = H5Screate_simple(out->n_axes + 1, out->dims, NULL), "making the curves' dataspace");
-    TRY_H5(out->point_mem = H5Screate_simple(1, &one, NULL), "making a memory dataspace");
-    TRY_H5(out->curve_mem = H5Screate_simple(1, &n_eval, NULL), "making a memory dataspace");
+    if (alloc_pending(out) != 0) {
+        snprintf(err, errlen, "%s: out of memory for the buffer of points to write", path);
+        goto fail;
+    }
     TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing the new file");
     return out;
 
@@ -815,73 +840,184 @@ int output_move(OutputFile *out, const char *path, char *err, size_t errlen) {
     return 0;
 }
 
+/* Allocate the buffer of points not yet written: as many points as fit in
+ * PENDING_BYTES, at least 16, at most the sweep's. Returns 0 or -1. */
+static int alloc_pending(OutputFile *out) {
+    size_t series = (size_t)CURVE_SERIES + (size_t)out->n_rank_layers;
+    size_t per_point = N_VARS * 4 + series * (size_t)out->n_eval * sizeof(float) * 2;
+    long capacity = PENDING_BYTES / (long)per_point;
+    if (capacity < 16) capacity = 16;
+    if (capacity > out->n_points) capacity = out->n_points;
+    size_t widest = (size_t)(out->n_rank_layers > 1 ? out->n_rank_layers : 1) * (size_t)out->n_eval * sizeof(float);
+    if (widest < 4) widest = 4;
+    out->pending_capacity = capacity;
+    out->pending = malloc(sizeof *out->pending * (size_t)capacity);
+    out->pending_values = malloc(sizeof *out->pending_values * N_VARS * (size_t)capacity);
+    out->pending_curves = malloc(sizeof *out->pending_curves * series * (size_t)out->n_eval * (size_t)capacity);
+    out->runs = malloc(sizeof *out->runs * (size_t)capacity);
+    out->run_buffer = malloc(widest * (size_t)capacity);
+    return out->pending && out->pending_values && out->pending_curves && out->runs && out->run_buffer ? 0 : -1;
+}
+
+static int by_point_then_slot(const void *a, const void *b) {
+    const PendingSlot *x = a, *y = b;
+    if (x->point != y->point) return (x->point > y->point) - (x->point < y->point);
+    return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* Select in file_space the run's points (and, for a curve, its extra
+ * dimensions of lengths extra[0..n_extra)). */
+static herr_t select_run(const OutputFile *out, hid_t file_space, long first_point, long length, const hsize_t *extra,
+                         int n_extra) {
+    int k = out->n_axes;
+    hsize_t start[SWEEP_MAX_AXES + 2], count[SWEEP_MAX_AXES + 2];
+    hsize_t rest = (hsize_t)first_point;
+    for (int i = k - 1; i >= 0; i--) {
+        start[i] = rest % out->dims[i];
+        rest /= out->dims[i];
+        count[i] = 1;
+    }
+    count[k - 1] = (hsize_t)length;
+    for (int e = 0; e < n_extra; e++) {
+        start[k + e] = 0;
+        count[k + e] = extra[e];
+    }
+    return H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL);
+}
+
+/* Write n elements of data (memory type mem_type, contiguous) to ds at the
+ * selection of file_space. */
+static herr_t write_block(hid_t ds, hid_t mem_type, hid_t file_space, hsize_t n, const void *data) {
+    hid_t mem = H5Screate_simple(1, &n, NULL);
+    if (mem < 0) return -1;
+    herr_t rc = H5Dwrite(ds, mem_type, mem, file_space, H5P_DEFAULT, data);
+    H5Sclose(mem);
+    return rc;
+}
+
+/* Variable v of the run's points, gathered into out->run_buffer. */
+static const void *gather_variable(OutputFile *out, const PendingRun *run, int v) {
+    for (long i = 0; i < run->length; i++) {
+        uint32_t value = out->pending_values[(size_t)out->pending[run->first + i].slot * N_VARS + (size_t)v];
+        if (VARS[v].type == T_INT8)
+            ((int8_t *)out->run_buffer)[i] = (int8_t)(int32_t)value;
+        else
+            memcpy(out->run_buffer + 4 * (size_t)i, &value, 4);
+    }
+    return out->run_buffer;
+}
+
+/* Curve series s (count series from s on: the feature ranks) of the run's
+ * points, gathered into out->run_buffer. */
+static const float *gather_curves(OutputFile *out, const PendingRun *run, int s, int count) {
+    size_t series = (size_t)CURVE_SERIES + (size_t)out->n_rank_layers, n_eval = (size_t)out->n_eval;
+    float *buffer = (float *)out->run_buffer;
+    for (long i = 0; i < run->length; i++) {
+        const float *curves = out->pending_curves + (size_t)out->pending[run->first + i].slot * series * n_eval;
+        memcpy(buffer + (size_t)i * (size_t)count * n_eval, curves + (size_t)s * n_eval,
+               sizeof *buffer * (size_t)count * n_eval);
+    }
+    return buffer;
+}
+
+/* Write every buffered point to the file (not flushed): sorted by index,
+ * the last write of a point winning, in runs along the last axis; every
+ * variable but status first, then status, so that a point whose status
+ * reads "not run" may hold anything else. Empties the buffer. Returns 0, or
+ * -1 with a message. */
+static int write_pending(OutputFile *out, char *err, size_t errlen) {
+    const char *path = out->path;
+    if (out->n_pending == 0) return 0;
+    qsort(out->pending, (size_t)out->n_pending, sizeof *out->pending, by_point_then_slot);
+    long kept = 0; /* one slot per point: the latest */
+    for (long i = 0; i < out->n_pending; i++) {
+        if (kept > 0 && out->pending[kept - 1].point == out->pending[i].point)
+            out->pending[kept - 1] = out->pending[i];
+        else
+            out->pending[kept++] = out->pending[i];
+    }
+    long n_runs = 0;
+    hsize_t last_axis = out->dims[out->n_axes - 1];
+    for (long i = 0; i < kept; i++) {
+        long point = out->pending[i].point;
+        PendingRun *run = n_runs > 0 ? &out->runs[n_runs - 1] : NULL;
+        if (run && out->pending[run->first + run->length - 1].point + 1 == point &&
+            (hsize_t)point % last_axis != 0)
+            run->length++;
+        else
+            out->runs[n_runs++] = (PendingRun){i, 1};
+    }
+    out->n_pending = 0;
+    hsize_t n_eval = (hsize_t)out->n_eval, rank_extent[2] = {(hsize_t)out->n_rank_layers, n_eval};
+    for (int pass = 0; pass < 2; pass++) {
+        for (long r = 0; r < n_runs; r++) {
+            const PendingRun *run = &out->runs[r];
+            long first = out->pending[run->first].point, last = first + run->length - 1;
+            hsize_t m = (hsize_t)run->length;
+            TRY_H5(select_run(out, out->point_space, first, run->length, NULL, 0), "selecting points %ld-%ld", first,
+                   last);
+            if (pass == 1) {
+                TRY_H5(write_block(out->vars[V_STATUS], memory_type(T_INT8), out->point_space, m,
+                                   gather_variable(out, run, V_STATUS)),
+                       "writing status of points %ld-%ld", first, last);
+                continue;
+            }
+            for (int v = 0; v < N_VARS; v++)
+                if (v != V_STATUS)
+                    TRY_H5(write_block(out->vars[v], memory_type(VARS[v].type), out->point_space, m,
+                                       gather_variable(out, run, v)),
+                           "writing %s of points %ld-%ld", VARS[v].name, first, last);
+            TRY_H5(select_run(out, out->curve_space, first, run->length, &n_eval, 1),
+                   "selecting the curves of points %ld-%ld", first, last);
+            for (int s = 0; s < CURVE_SERIES; s++)
+                TRY_H5(write_block(out->curves[s], H5T_NATIVE_FLOAT, out->curve_space, m * n_eval,
+                                   gather_curves(out, run, s, 1)),
+                       "writing %s of points %ld-%ld", CURVE_NAMES[s], first, last);
+            if (out->n_rank_layers > 0) {
+                TRY_H5(select_run(out, out->rank_space, first, run->length, rank_extent, 2),
+                       "selecting the feature ranks of points %ld-%ld", first, last);
+                TRY_H5(write_block(out->feature_rank, H5T_NATIVE_FLOAT, out->rank_space, m * rank_extent[0] * n_eval,
+                                   gather_curves(out, run, CURVE_SERIES, out->n_rank_layers)),
+                       "writing %s of points %ld-%ld", FEATURE_RANK_NAME, first, last);
+            }
+        }
+    }
+    return 0;
+fail:
+    return -1;
+}
+
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen) {
     ASSERT(out && result && result->curve);
     ASSERT(point >= 0 && point < out->n_points);
     ASSERT(result->n_eval == out->n_eval && result->n_rank_layers == out->n_rank_layers);
     ASSERT(result->status >= POINT_NOT_RUN && result->status <= POINT_INFERRED);
     ASSERT(result->phase >= PHASE_NONE && result->phase <= PHASE_CONFUSION);
+    /* an inferred point's other values are its variables' fill values */
     ASSERT(result->status != POINT_INFERRED || (result->phase != PHASE_NONE && result->steps_run < 0));
-    const char *path = out->path;
-    int k = out->n_axes;
-    hsize_t start[SWEEP_MAX_AXES + 1], count[SWEEP_MAX_AXES + 1];
-    hsize_t rest = (hsize_t)point;
-    for (int i = k - 1; i >= 0; i--) {
-        start[i] = rest % out->dims[i];
-        rest /= out->dims[i];
-        count[i] = 1;
-    }
-    start[k] = 0;
-    count[k] = (hsize_t)out->n_eval;
-    TRY_H5(H5Sselect_hyperslab(out->point_space, H5S_SELECT_SET, start, NULL, count, NULL),
-            "selecting point %ld", point);
-    if (result->status == POINT_INFERRED) { /* phase, then status; the rest stays at fill */
-        TRY_H5(H5Dwrite(out->vars[V_PHASE], memory_type(VARS[V_PHASE].type), out->point_mem, out->point_space,
-                        H5P_DEFAULT, &result->phase),
-               "writing phase of point %ld", point);
-        TRY_H5(H5Dwrite(out->vars[V_STATUS], memory_type(VARS[V_STATUS].type), out->point_mem, out->point_space,
-                        H5P_DEFAULT, &result->status),
-               "writing status of point %ld", point);
-        TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);
-        return 0;
-    }
-    TRY_H5(H5Sselect_hyperslab(out->curve_space, H5S_SELECT_SET, start, NULL, count, NULL),
-            "selecting the curves of point %ld", point);
-    for (int s = 0; s < CURVE_SERIES; s++)
-        TRY_H5(H5Dwrite(out->curves[s], H5T_NATIVE_FLOAT, out->curve_mem, out->curve_space, H5P_DEFAULT,
-                         result->curve + (size_t)s * (size_t)out->n_eval),
-                "writing %s of point %ld", CURVE_NAMES[s], point);
-    if (out->n_rank_layers > 0) {
-        start[k + 1] = 0;
-        count[k] = (hsize_t)out->n_rank_layers;
-        count[k + 1] = (hsize_t)out->n_eval;
-        TRY_H5(H5Sselect_hyperslab(out->rank_space, H5S_SELECT_SET, start, NULL, count, NULL),
-               "selecting the feature ranks of point %ld", point);
-        TRY_H5(H5Dwrite(out->feature_rank, H5T_NATIVE_FLOAT, out->rank_mem, out->rank_space, H5P_DEFAULT,
-                        result->curve + (size_t)CURVE_SERIES * (size_t)out->n_eval),
-               "writing %s of point %ld", FEATURE_RANK_NAME, point);
-    }
+    if (out->n_pending == out->pending_capacity && write_pending(out, err, errlen) != 0) return -1;
+    long slot = out->n_pending++;
+    out->pending[slot] = (PendingSlot){point, slot};
     int32_t delays[N_ACC_LEVELS];
     for (int l = 0; l < N_ACC_LEVELS; l++)
         delays[l] = result->train_acc_step[l] >= 0 && result->test_acc_step[l] >= 0
                         ? result->test_acc_step[l] - result->train_acc_step[l]
                         : DELAY_FILL;
-    /* status last: a point whose status reads "not run" may hold anything else. */
-    for (int n = 1; n <= N_VARS; n++) {
-        int v = n % N_VARS;
-        TRY_H5(H5Dwrite(out->vars[v], memory_type(VARS[v].type), out->point_mem, out->point_space, H5P_DEFAULT,
-                         point_value(result, delays, v)),
-                "writing %s of point %ld", VARS[v].name, point);
+    uint32_t *values = out->pending_values + (size_t)slot * N_VARS;
+    for (int v = 0; v < N_VARS; v++) {
+        const void *value = point_value(result, delays, v);
+        int32_t widened = VARS[v].type == T_INT8 ? *(const int8_t *)value : 0;
+        memcpy(&values[v], VARS[v].type == T_INT8 ? (const void *)&widened : value, 4);
     }
-    TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing after point %ld", point);
+    size_t curve_floats = ((size_t)CURVE_SERIES + (size_t)out->n_rank_layers) * (size_t)out->n_eval;
+    memcpy(out->pending_curves + (size_t)slot * curve_floats, result->curve, sizeof(float) * curve_floats);
     return 0;
-fail:
-    return -1;
 }
 
 int output_flush(OutputFile *out, char *err, size_t errlen) {
     ASSERT(out);
     const char *path = out->path;
+    if (write_pending(out, err, errlen) != 0) return -1;
     TRY_H5(H5Fflush(out->file, H5F_SCOPE_GLOBAL), "flushing");
     return 0;
 fail:
@@ -890,7 +1026,12 @@ fail:
 
 int output_close(OutputFile *out, char *err, size_t errlen) {
     if (!out) return 0;
-    int rc = close_all(out, err, errlen);
+    int rc = write_pending(out, err, errlen);
+    char ignored[8];
+    if (rc == 0)
+        rc = close_all(out, err, errlen);
+    else
+        close_all(out, ignored, sizeof ignored);
     free_output(out);
     return rc;
 }

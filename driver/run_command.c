@@ -1,12 +1,18 @@
 /* `groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet]`: the MPI sweep.
  *
- * Rank 0 is the driver. Its main thread hands grid points out one at a
- * time, most expensive first, to whichever worker is free, records every
- * finished point in the journal (fsync'd) and then in the HDF5 file
- * (flushed), and prints progress. It never busy-waits: it polls MPI with
- * short sleeps. A second thread on rank 0 trains points like any other
- * worker, so every rank's core trains. Ranks 1..n-1 are workers. Results
- * depend only on each point's config, never on the rank that ran it.
+ * Rank 0 is the driver: through the task farm (farm.h) it hands grid points
+ * out, most expensive first (schedule.h), to every rank, its own
+ * training thread included. It resolves each point's config once and sends
+ * it with the assignment. Finished points arrive in batches: each batch is
+ * appended to the journal with one fsync (group commit: a point is durable
+ * once its journal record is), then written to the HDF5 file, which is
+ * flushed every OUTPUT_FLUSH_SECONDS and at the end. Results depend only on
+ * each point's config, never on the rank that ran it.
+ *
+ * Every collective MPI call is made here in command_run, in one sequence
+ * that every rank runs whatever happens: read the sweep, agree on the BLAS
+ * kernel, agree on whether the driver could start, farm, agree on the exit
+ * status. No early return on one rank can leave the others waiting.
  *
  * SIGINT, SIGTERM or SIGUSR1 on any rank stops the sweep: no new points
  * are handed out, running points are abandoned within a fraction of a
@@ -16,9 +22,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <mpi.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +34,24 @@
 #include "check.h"
 #include "commands.h"
 #include "extend.h"
+#include "farm.h"
 #include "journal.h"
 #include "launch.h"
 #include "output.h"
 #include "output_lock.h"
 #include "point.h"
 #include "progress.h"
+#include "schedule.h"
 #include "sweep.h"
 
 #ifndef GROKSWEEP_VERSION
 #define GROKSWEEP_VERSION "unknown"
 #endif
 
-enum { TAG_WORKER = 1, TAG_ASSIGN = 2, TAG_STOP = 3, TAG_TEXT = 4 };
-enum { MSG_READY = 0, MSG_RESULT = 1, MSG_INTERRUPTED = 2, MSG_UNTRAINED = 3 };
-#define NO_MORE_WORK (-1L)
-#define HEADER_BYTES 16 /* int32 kind, int32 unused, int64 point */
 #define STOP_POLL_SECONDS 0.2
+/* The HDF5 file lags the journal by at most about this much while a sweep runs. */
+#define OUTPUT_FLUSH_SECONDS 2.0
+#define LIVE_PROGRESS_SECONDS 0.1
 
 static volatile sig_atomic_t signal_received = 0;
 
@@ -97,207 +102,66 @@ _Noreturn static void mpi_failed(const char *call, int code) {
         if (mpi_code_ != MPI_SUCCESS) mpi_failed(#call, mpi_code_); \
     } while (0)
 
-static void sleep_briefly(void) {
-    struct timespec pause = {0, 1000000}; /* 1 ms */
-    nanosleep(&pause, NULL);
-}
+/* ----------------------------------------------------------------- trainer */
 
-/* Complete a request without spinning a core (Open MPI's blocking calls
- * busy-poll). */
-static void wait_gently(MPI_Request *request) {
-    for (;;) {
-        int done = 0;
-        MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
-        if (done) return;
-        sleep_briefly();
-    }
-}
-
-static void pack_message(unsigned char *buffer, int kind, long point, const PointResult *result) {
-    ASSERT(buffer);
-    int32_t header_kind = kind, unused = 0;
-    int64_t index = point;
-    memcpy(buffer, &header_kind, 4);
-    memcpy(buffer + 4, &unused, 4);
-    memcpy(buffer + 8, &index, 8);
-    if (result) point_result_pack(result, buffer + HEADER_BYTES);
-}
-
-/* ---------------------------------------------------------------- workers */
-
-typedef struct {
-    MPI_Request *stop_request;
-    bool stop;
-    double last_poll;
-} RemoteStop;
-
-/* should_stop hook of a worker rank: a signal here, or the driver's stop
- * message (polled a few times a second). */
-static bool remote_should_stop(void *context) {
-    RemoteStop *s = context;
-    if (signal_received) return true;
-    if (!s->stop) {
-        double now = monotonic_seconds();
-        if (now - s->last_poll >= STOP_POLL_SECONDS) {
-            int arrived = 0;
-            MPI_CHECK(MPI_Test(s->stop_request, &arrived, MPI_STATUS_IGNORE));
-            s->stop = arrived;
-            s->last_poll = now;
-        }
-    }
-    return s->stop;
-}
-
-/* Worker ranks: ask for points, train them, send the records back. */
-static int remote_worker(const Sweep *sweep) {
-    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval, sweep->n_rank_layers);
-    unsigned char *message = malloc(message_size);
-    PointResult result;
-    if (!message || point_result_init(&result, sweep->n_eval, sweep->n_rank_layers) != 0) {
-        fprintf(stderr, "groksweep: worker out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
-    }
-    int stop_message = 0;
-    MPI_Request stop_request;
-    MPI_CHECK(MPI_Irecv(&stop_message, 1, MPI_INT, 0, TAG_STOP, MPI_COMM_WORLD, &stop_request));
-    RemoteStop stop = {&stop_request, false, 0};
-    RunHooks hooks = {.should_stop = remote_should_stop, .context = &stop};
-
-    pack_message(message, MSG_READY, NO_MORE_WORK, NULL);
-    MPI_CHECK(MPI_Send(message, HEADER_BYTES, MPI_BYTE, 0, TAG_WORKER, MPI_COMM_WORLD));
-    for (;;) {
-        int64_t point;
-        MPI_Request request;
-        MPI_CHECK(MPI_Irecv(&point, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, &request));
-        wait_gently(&request);
-        if (point == NO_MORE_WORK) break;
-        point_result_clear(&result);
-        PointOutcome outcome = train_point(sweep, (long)point, &hooks, &result);
-        int kind = outcome == POINT_TRAINED ? MSG_RESULT : outcome == POINT_ABANDONED ? MSG_INTERRUPTED : MSG_UNTRAINED;
-        pack_message(message, kind, (long)point, &result);
-        MPI_CHECK(MPI_Send(message, (int)message_size, MPI_BYTE, 0, TAG_WORKER, MPI_COMM_WORLD));
-    }
-    if (!stop.stop) {
-        int arrived = 0;
-        MPI_CHECK(MPI_Test(&stop_request, &arrived, MPI_STATUS_IGNORE));
-        if (!arrived) {
-            MPI_CHECK(MPI_Cancel(&stop_request));
-            MPI_CHECK(MPI_Wait(&stop_request, MPI_STATUS_IGNORE));
-        }
-    }
-    point_result_free(&result);
-    free(message);
-    return 0;
-}
-
-/* The training thread of rank 0. The driver thread alone calls MPI. */
+/* What every rank trains with: the sweep (for its evaluation schedule and
+ * labels) and a record to train into. One per process, used by one thread:
+ * rank 0's training thread or a worker rank's main thread. */
 typedef struct {
     const Sweep *sweep;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    long assigned;       /* point to train, NO_MORE_WORK to quit, WAITING */
-    long running;        /* point being trained, or WAITING */
-    bool result_ready;
-    PointOutcome result_outcome;
-    long result_point;
     PointResult result;
-    atomic_int stop;
-} LocalWorker;
+} Trainer;
 
-#define WAITING (-2L)
+_Static_assert(sizeof(RunConfig) > 0, "a RunConfig holds no pointers: its bytes travel as the task");
 
-static bool local_should_stop(void *context) {
-    LocalWorker *w = context;
-    return signal_received || atomic_load(&w->stop);
+/* train hook of the farm: the task is the point's RunConfig, resolved on
+ * rank 0; the result is the packed PointResult. */
+static FarmOutcome train_task(void *context, long point, const unsigned char *task, bool (*should_stop)(void *),
+                              void *stop_context, unsigned char *result) {
+    Trainer *t = context;
+    RunConfig cfg;
+    memcpy(&cfg, task, sizeof cfg);
+    RunHooks hooks = {.should_stop = should_stop, .context = stop_context};
+    point_result_clear(&t->result);
+    PointOutcome outcome = train_point(t->sweep, point, &cfg, &hooks, &t->result);
+    if (outcome == POINT_TRAINED) point_result_pack(&t->result, result);
+    return outcome == POINT_TRAINED ? FARM_TRAINED : outcome == POINT_ABANDONED ? FARM_ABANDONED : FARM_UNTRAINED;
 }
 
-static void *local_worker_main(void *arg) {
-    LocalWorker *w = arg;
-    RunHooks hooks = {.should_stop = local_should_stop, .context = w};
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (w->assigned == WAITING) pthread_cond_wait(&w->wake, &w->lock);
-        if (w->assigned == NO_MORE_WORK) break;
-        long point = w->assigned;
-        w->assigned = WAITING;
-        pthread_mutex_unlock(&w->lock);
-        point_result_clear(&w->result);
-        PointOutcome outcome = train_point(w->sweep, point, &hooks, &w->result);
-        pthread_mutex_lock(&w->lock);
-        w->result_ready = true;
-        w->result_outcome = outcome;
-        w->result_point = point;
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-static void local_assign(LocalWorker *w, long point) {
-    pthread_mutex_lock(&w->lock);
-    w->assigned = point;
-    w->running = point >= 0 ? point : WAITING;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
-}
-
-/* ----------------------------------------------------------------- driver */
-
-typedef struct {
-    long point;
-    double cost;
-} PendingPoint;
-
-/* Driver-side seconds per recorded point, printed by --timing. */
-typedef struct {
-    long count;
-    double total, max;
-} Timer;
-
-static void timer_add(Timer *t, double seconds) {
-    t->count++;
-    t->total += seconds;
-    if (seconds > t->max) t->max = seconds;
-}
-
-static int by_cost_descending(const void *a, const void *b) {
-    const PendingPoint *x = a, *y = b;
-    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
-    return (x->point > y->point) - (x->point < y->point);
-}
+/* ------------------------------------------------------------------ driver */
 
 typedef struct {
     const Sweep *sweep;
     const char *out_path;
     const char *command_line; /* for the file's history */
     int n_ranks;
-    OutputLock lock;         /* held from before the output is touched to the end */
+    OutputLock lock;          /* held from before the output is touched to the end */
     Journal journal;
     OutputFile *output;
-    bool *finished;          /* (n_points) journaled */
-    double *cost;            /* (n_points) estimated flops */
-    PendingPoint *pending;   /* unfinished points, most expensive first */
-    long n_pending, next_pending;
-    long *running;           /* (n_ranks) point per remote rank, or WAITING */
-    bool *remote_active;     /* (n_ranks) not yet told NO_MORE_WORK */
-    LocalWorker local;
+    double *cost;             /* (n_points) estimated flops */
+    Schedule schedule;
+    bool scheduled;           /* schedule_init done */
     ProgressCounts counts;
     Progress progress;
-    Timer journal_time, output_time, handling_time; /* --timing */
-    double drive_seconds;
-    bool stopping;
-    long untrained;          /* points that could not be trained this run (environment failures) */
+    double last_flush, last_live_progress;
+    double journal_seconds, output_seconds; /* --timing */
+    PointResult scratch;
+    long batch_points[FARM_BATCH_CAPACITY];
+    const unsigned char *batch_payloads[FARM_BATCH_CAPACITY];
+    long untrained;           /* points that could not be trained this run (environment failures) */
+    long inferred;            /* points recorded as inferred from their refinement cell */
     int exit_status;
 } Driver;
 
-/* Count a finished point into the progress numbers. */
+/* Count a finished point into the progress numbers and tell the schedule. */
 static void count_finished(Driver *d, long point, const PointResult *r) {
-    d->finished[point] = true;
+    if (d->schedule.finished[point]) return;
     d->counts.done++;
     d->counts.diverged += r->status == POINT_DIVERGED;
     d->counts.failed += r->status == POINT_FAILED;
     d->counts.cost_done += d->cost[point];
     if (r->phase >= PHASE_NONE && r->phase <= PHASE_CONFUSION) d->counts.phases[r->phase]++;
+    schedule_finished(&d->schedule, point, r->status, r->phase);
 }
 
 static void rebuild_visit(long point, const PointResult *result, void *context) {
@@ -307,7 +171,7 @@ static void rebuild_visit(long point, const PointResult *result, void *context) 
         fprintf(stderr, "groksweep: %s\n", err);
         d->exit_status = EXIT_ENVIRONMENT;
     }
-    if (!d->finished[point]) count_finished(d, point, result);
+    count_finished(d, point, result);
 }
 
 /* Human text for a byte count: "512 kB", "3.4 MB", "2.1 GB". */
@@ -419,8 +283,6 @@ static int prepare_output(Driver *d, bool force) {
     return rc == -2 ? EXIT_BAD_INPUT : EXIT_ENVIRONMENT;
 }
 
-static void begin_stop(Driver *d);
-
 /* The HDF5 file failed to write: remove it rather than leave an unreadable
  * one at the output path; the journal keeps every finished point. */
 static void discard_output(Driver *d) {
@@ -431,145 +293,113 @@ static void discard_output(Driver *d) {
             d->out_path, d->out_path);
 }
 
-/* Journal then HDF5: once journal_append returns, the point is safe. A
- * journal that cannot grow stops the sweep (the point runs again next
- * time); an HDF5 file that cannot be written is removed (it is rebuilt from
- * the journal next time). */
-static void record_point(Driver *d, long point, const PointResult *r) {
+/* next hook of the farm: the schedule's next point, its config resolved
+ * into task. A point whose config cannot be built (memory) is reported and
+ * left for the next run. */
+static long next_task(void *context, unsigned char *task) {
+    Driver *d = context;
+    for (;;) {
+        long point = schedule_next(&d->schedule);
+        if (point < 0) return point;
+        RunConfig cfg;
+        char err[1024];
+        if (sweep_point_config(d->sweep, point, &cfg, err, sizeof err) == 0) {
+            memcpy(task, &cfg, sizeof cfg);
+            return point;
+        }
+        fprintf(stderr, "groksweep run: point %ld could not be set up: %s\n", point, err);
+        d->untrained++;
+    }
+}
+
+/* record hook of the farm: the batch's trained points into the journal
+ * with one fsync, then into the HDF5 file. A journal that cannot grow stops
+ * the sweep (those points run again next time); an HDF5 file that cannot be
+ * written is removed (it is rebuilt from the journal next time). */
+static bool record_batch(void *context, const FarmArrival *arrivals, int count) {
+    Driver *d = context;
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        if (arrivals[i].outcome == FARM_TRAINED) {
+            d->batch_points[n] = arrivals[i].point;
+            d->batch_payloads[n++] = arrivals[i].result;
+        } else if (arrivals[i].outcome == FARM_UNTRAINED) {
+            d->untrained++; /* not journaled: the next run tries it again */
+        }
+    }
+    if (n == 0) return false;
     char err[1024];
     double start = monotonic_seconds();
-    bool journaled = journal_append(&d->journal, point, r, err, sizeof err) == 0;
+    bool journaled = journal_append_batch(&d->journal, n, d->batch_points, d->batch_payloads, err, sizeof err) == 0;
     double journal_done = monotonic_seconds();
-    bool written = journaled && (!d->output || output_write_point(d->output, point, r, err, sizeof err) == 0);
-    timer_add(&d->journal_time, journal_done - start);
-    timer_add(&d->output_time, monotonic_seconds() - journal_done);
-    if (!written) {
+    d->journal_seconds += journal_done - start;
+    if (!journaled) {
         fprintf(stderr, "groksweep run: %s\n", err);
-        if (journaled) discard_output(d);
         d->exit_status = EXIT_ENVIRONMENT;
-        begin_stop(d);
+        return true;
     }
-    if (journaled) count_finished(d, point, r);
-}
-
-static long next_point(Driver *d) {
-    if (d->stopping || d->next_pending >= d->n_pending) return NO_MORE_WORK;
-    return d->pending[d->next_pending++].point;
-}
-
-static void begin_stop(Driver *d) {
-    if (d->stopping) return;
-    d->stopping = true;
-    for (int r = 1; r < d->n_ranks; r++) {
-        if (d->running[r] >= 0) {
-            int stop = 1;
-            MPI_CHECK(MPI_Send(&stop, 1, MPI_INT, r, TAG_STOP, MPI_COMM_WORLD));
+    bool stop = false;
+    for (int i = 0; i < n; i++) {
+        point_result_unpack(&d->scratch, d->batch_payloads[i]);
+        if (d->output && output_write_point(d->output, d->batch_points[i], &d->scratch, err, sizeof err) != 0) {
+            fprintf(stderr, "groksweep run: %s\n", err);
+            discard_output(d);
+            d->exit_status = EXIT_ENVIRONMENT;
+            stop = true;
         }
+        count_finished(d, d->batch_points[i], &d->scratch);
     }
-    atomic_store(&d->local.stop, 1);
+    d->output_seconds += monotonic_seconds() - journal_done;
+    return stop;
 }
 
-static void assign_remote(Driver *d, int rank) {
-    int64_t point = next_point(d);
-    MPI_CHECK(MPI_Send(&point, 1, MPI_INT64_T, rank, TAG_ASSIGN, MPI_COMM_WORLD));
-    d->running[rank] = point >= 0 ? (long)point : WAITING;
-    if (point < 0) d->remote_active[rank] = false;
+/* Flush the HDF5 file; a file that cannot be written is removed. Returns
+ * whether it was written. */
+static bool flush_output(Driver *d) {
+    char err[1024];
+    d->last_flush = monotonic_seconds();
+    if (!d->output || output_flush(d->output, err, sizeof err) == 0) return true;
+    fprintf(stderr, "groksweep run: %s\n", err);
+    discard_output(d);
+    d->exit_status = EXIT_ENVIRONMENT;
+    return false;
 }
 
-/* A message from a worker rank: a request for work, a record, or an
- * abandoned point. Every message is answered with the next assignment. */
-static void handle_worker_message(Driver *d, int rank, const unsigned char *message, PointResult *scratch) {
-    ASSERT(message);
-    int32_t kind;
-    int64_t point;
-    memcpy(&kind, message, 4);
-    memcpy(&point, message + 8, 8);
-    if (kind == MSG_RESULT) {
-        point_result_unpack(scratch, message + HEADER_BYTES);
-        record_point(d, (long)point, scratch);
-    } else if (kind == MSG_INTERRUPTED) {
-        begin_stop(d); /* a signal reached that rank: the whole sweep stops */
-    } else if (kind == MSG_UNTRAINED) {
-        d->untrained++; /* not journaled: the next run tries it again */
+/* tick hook of the farm: the HDF5 file's timer, progress, and stop
+ * requests (signals, the launcher's stop file). */
+static bool tick(void *context, const FarmState *state) {
+    Driver *d = context;
+    bool stop = false;
+    double now = monotonic_seconds();
+    if (d->output && now - d->last_flush >= OUTPUT_FLUSH_SECONDS) {
+        double start = now;
+        stop = !flush_output(d);
+        now = monotonic_seconds();
+        d->output_seconds += now - start;
     }
-    d->running[rank] = WAITING;
-    assign_remote(d, rank);
+    d->counts.running = state->running;
+    d->counts.total = schedule_needed(&d->schedule) + d->inferred;
+    bool live = state->progressed && d->progress.terminal && now - d->last_live_progress >= LIVE_PROGRESS_SECONDS;
+    if (live) d->last_live_progress = now;
+    progress_update(&d->progress, &d->counts, live);
+    return stop || signal_received || launcher_asked_stop();
 }
 
-static long count_running(const Driver *d) {
-    long running = d->local.running >= 0;
-    for (int r = 1; r < d->n_ranks; r++) running += d->running[r] >= 0;
-    return running;
-}
-
-static void drive(Driver *d) {
-    const Sweep *sweep = d->sweep;
-    size_t message_size = HEADER_BYTES + point_result_size(sweep->n_eval, sweep->n_rank_layers);
-    unsigned char *message = malloc(message_size);
-    PointResult scratch;
-    if (!message || point_result_init(&scratch, sweep->n_eval, sweep->n_rank_layers) != 0) {
-        fprintf(stderr, "groksweep: driver out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
-    }
-    long remote_active = d->n_ranks - 1;
-    MPI_Request request = MPI_REQUEST_NULL;
-    if (remote_active > 0)
-        MPI_CHECK(MPI_Irecv(message, (int)message_size, MPI_BYTE, MPI_ANY_SOURCE, TAG_WORKER, MPI_COMM_WORLD, &request));
-    local_assign(&d->local, next_point(d));
-    bool local_active = d->local.running >= 0;
-    if (!local_active) local_assign(&d->local, NO_MORE_WORK);
-    double drive_start = monotonic_seconds();
-
-    while (remote_active > 0 || local_active) {
-        bool progressed = false;
-        if (remote_active > 0) {
-            int arrived = 0;
-            MPI_Status status;
-            MPI_CHECK(MPI_Test(&request, &arrived, &status));
-            if (arrived) {
-                double start = monotonic_seconds();
-                long done = d->counts.done;
-                handle_worker_message(d, status.MPI_SOURCE, message, &scratch);
-                remote_active = 0;
-                for (int r = 1; r < d->n_ranks; r++) remote_active += d->remote_active[r];
-                if (remote_active > 0)
-                    MPI_CHECK(MPI_Irecv(message, (int)message_size, MPI_BYTE, MPI_ANY_SOURCE, TAG_WORKER,
-                                        MPI_COMM_WORLD, &request));
-                if (d->counts.done > done) timer_add(&d->handling_time, monotonic_seconds() - start);
-                progressed = true;
-            }
-        }
-        if (local_active) {
-            pthread_mutex_lock(&d->local.lock);
-            bool ready = d->local.result_ready;
-            d->local.result_ready = false;
-            pthread_mutex_unlock(&d->local.lock);
-            if (ready) {
-                double start = monotonic_seconds();
-                long done = d->counts.done;
-                if (d->local.result_outcome == POINT_TRAINED)
-                    record_point(d, d->local.result_point, &d->local.result);
-                else if (d->local.result_outcome == POINT_ABANDONED)
-                    begin_stop(d);
-                else
-                    d->untrained++;
-                long point = next_point(d);
-                local_assign(&d->local, point);
-                local_active = point >= 0;
-                if (d->counts.done > done) timer_add(&d->handling_time, monotonic_seconds() - start);
-                progressed = true;
-            }
-        }
-        if (signal_received || launcher_asked_stop()) begin_stop(d);
-        d->counts.running = count_running(d);
-        progress_update(&d->progress, &d->counts, progressed && d->progress.terminal);
-        if (!progressed) sleep_briefly();
-    }
-    d->drive_seconds = monotonic_seconds() - drive_start;
-    pthread_join(d->local.thread, NULL);
-    d->counts.running = 0;
-    point_result_free(&scratch);
-    free(message);
+/* --timing: the driver's own cost per recorded point. */
+static void print_timing(const Driver *d, const FarmStats *s) {
+    double per_point = s->recorded ? 1e6 / (double)s->recorded : 0;
+    fprintf(stderr,
+            "groksweep run: timing: %ld points recorded in %ld batches (%.1f per batch), message %zu bytes, driver "
+            "loop %.3f s\n",
+            s->recorded, s->batches, s->batches ? (double)s->recorded / (double)s->batches : 0.0,
+            (size_t)16 + point_result_size(d->sweep->n_eval, d->sweep->n_rank_layers), s->loop_seconds);
+    fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, %.1f us per point\n", "journal append + fsync",
+            d->journal_seconds, d->journal_seconds * per_point);
+    fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, %.1f us per point\n", "HDF5 write + flush",
+            d->output_seconds, d->output_seconds * per_point);
+    fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, %.1f us per point (%.0f points/s)\n",
+            "driver busy (all of it + MPI)", s->busy_seconds, s->busy_seconds * per_point,
+            s->busy_seconds > 0 ? (double)s->recorded / s->busy_seconds : 0.0);
 }
 
 /* ------------------------------------------------------------ the command */
@@ -724,22 +554,11 @@ static char *broadcast_sweep_text(const char *path, int rank) {
     return text;
 }
 
-/* --timing: milliseconds per finished point spent by the driver thread. */
-static void print_timing(const Driver *d) {
-    const Timer *timers[] = {&d->journal_time, &d->output_time, &d->handling_time};
-    const char *names[] = {"journal append + fsync", "HDF5 write + flush", "handling (all of the above + MPI)"};
-    fprintf(stderr, "groksweep run: timing: %ld points recorded, message %zu bytes, driver loop %.3f s\n",
-            d->handling_time.count, (size_t)HEADER_BYTES + point_result_size(d->sweep->n_eval, d->sweep->n_rank_layers), d->drive_seconds);
-    for (int i = 0; i < 3; i++) {
-        const Timer *t = timers[i];
-        fprintf(stderr, "groksweep run: timing: %-34s total %.3f s, mean %.3f ms, max %.3f ms\n", names[i], t->total,
-                t->count ? 1e3 * t->total / (double)t->count : 0.0, 1e3 * t->max);
-    }
-}
-
-/* All ranks agree on rank 0's status. */
+/* All ranks agree on rank 0's status, waiting without spinning a core. */
 static int broadcast_status(int status) {
-    MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_Request request;
+    MPI_CHECK(MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &request));
+    farm_wait_gently(&request);
     return status;
 }
 
@@ -784,114 +603,105 @@ static void keep_freed_memory(void) {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
-static int run_driver(const Sweep *sweep, const RunOptions *o, int n_ranks) {
-    Driver d;
+/* Rank 0, before any point is handed out (no MPI): check the data files,
+ * estimate every point's cost, replay the journal into the HDF5 file and
+ * the schedule. Returns 0, or an exit status after saying why. */
+static int driver_prepare(Driver *d, const Sweep *sweep, const RunOptions *o, int n_ranks) {
     char err[1024];
-    int status;
-    memset(&d, 0, sizeof d);
+    memset(d, 0, sizeof *d);
     keep_freed_memory();
-    d.sweep = sweep;
-    d.out_path = o->out_path;
-    d.command_line = o->command_line;
-    d.n_ranks = n_ranks;
-    d.journal.fd = -1;
-    d.lock.fd = -1;
+    d->sweep = sweep;
+    d->out_path = o->out_path;
+    d->command_line = o->command_line;
+    d->n_ranks = n_ranks;
+    d->journal.fd = -1;
+    d->lock.fd = -1;
     long n = sweep->n_points;
-    d.finished = calloc((size_t)n, sizeof *d.finished);
-    d.cost = malloc(sizeof *d.cost * (size_t)n);
-    d.pending = malloc(sizeof *d.pending * (size_t)n);
-    d.running = malloc(sizeof *d.running * (size_t)n_ranks);
-    d.remote_active = malloc(sizeof *d.remote_active * (size_t)n_ranks);
-    if (!d.finished || !d.cost || !d.pending || !d.running || !d.remote_active) {
+    d->cost = malloc(sizeof *d->cost * (size_t)n);
+    if (!d->cost || point_result_init(&d->scratch, sweep->n_eval, sweep->n_rank_layers) != 0) {
         fprintf(stderr, "groksweep run: out of memory for %ld points\n", n);
-        status = broadcast_status(EXIT_ENVIRONMENT);
-        goto out;
+        return EXIT_ENVIRONMENT;
     }
-    d.counts.total = n;
     /* the data files, before the output is touched */
     if (sweep_check_data(sweep, err, sizeof err) != 0 || sweep_check_ticket_sources(sweep, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep run: %s\n", err);
-        status = broadcast_status(EXIT_BAD_INPUT);
-        goto out;
+        return EXIT_BAD_INPUT;
     }
     for (long p = 0; p < n; p++) {
         if (signal_received || launcher_asked_stop()) { /* during the start of a large sweep: nothing written yet */
             fprintf(stderr, "groksweep run: interrupted before the output was touched\n");
-            status = broadcast_status(EXIT_INTERRUPTED);
-            goto out;
+            return EXIT_INTERRUPTED;
         }
         RunConfig cfg;
         TaskLayout layout;
         bool known = sweep_point_config(sweep, p, &cfg, err, sizeof err) == 0 &&
                      task_layout(&cfg.task, &layout, err, sizeof err) == 0;
-        d.cost[p] = known ? run_cost_flops(&cfg, &layout) : 0;
-        d.counts.cost_total += d.cost[p];
+        d->cost[p] = known ? run_cost_flops(&cfg, &layout) : 0;
+        d->counts.cost_total += d->cost[p];
     }
-    status = broadcast_status(prepare_output(&d, o->force));
-    if (status != 0) goto out;
-    for (long p = 0; p < n; p++)
-        if (!d.finished[p]) d.pending[d.n_pending++] = (PendingPoint){p, d.cost[p]};
-    qsort(d.pending, (size_t)d.n_pending, sizeof *d.pending, by_cost_descending);
-    for (int r = 0; r < n_ranks; r++) {
-        d.running[r] = WAITING;
-        d.remote_active[r] = r > 0;
+    if (schedule_init(&d->schedule, sweep, d->cost, err, sizeof err) != 0) {
+        fprintf(stderr, "groksweep run: %s\n", err);
+        return EXIT_ENVIRONMENT;
     }
-    d.local.sweep = sweep;
-    d.local.assigned = d.local.running = WAITING;
-    atomic_init(&d.local.stop, 0);
-    if (point_result_init(&d.local.result, sweep->n_eval, sweep->n_rank_layers) != 0 || pthread_mutex_init(&d.local.lock, NULL) != 0 ||
-        pthread_cond_init(&d.local.wake, NULL) != 0 ||
-        pthread_create(&d.local.thread, NULL, local_worker_main, &d.local) != 0) {
-        fprintf(stderr, "groksweep run: cannot start the training thread\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
-    }
-    progress_init(&d.progress, o->progress, d.counts.done, d.counts.cost_done);
-    progress_update(&d.progress, &d.counts, true);
-    drive(&d);
-    progress_finish(&d.progress, &d.counts);
-    if (o->timing) print_timing(&d);
-    pthread_mutex_destroy(&d.local.lock);
-    pthread_cond_destroy(&d.local.wake);
-    point_result_free(&d.local.result);
+    d->scheduled = true;
+    int status = prepare_output(d, o->force);
+    if (status != 0) return status;
+    if (!flush_output(d)) return EXIT_ENVIRONMENT;
+    schedule_start(&d->schedule);
+    d->counts.total = schedule_needed(&d->schedule);
+    progress_init(&d->progress, o->progress, d->counts.done, d->counts.cost_done);
+    progress_update(&d->progress, &d->counts, true);
+    return 0;
+}
 
-    if (d.output && output_close(d.output, err, sizeof err) != 0) {
+/* Rank 0, after the farm (no MPI): the inferred points, the file closed,
+ * and the summary. Returns the exit status. */
+static int driver_finish(Driver *d, const RunOptions *o, const FarmStats *stats) {
+    char err[1024];
+    d->counts.total = schedule_needed(&d->schedule) + d->inferred;
+    progress_finish(&d->progress, &d->counts);
+    if (o->timing) print_timing(d, stats);
+    if (d->output && output_close(d->output, err, sizeof err) != 0) {
         fprintf(stderr, "groksweep run: %s\n", err);
         remove(o->out_path); /* rebuilt from the journal by the next run */
-        d.exit_status = EXIT_ENVIRONMENT;
+        d->exit_status = EXIT_ENVIRONMENT;
     }
-    d.output = NULL;
-    if (d.exit_status == 0 && d.untrained > 0) {
+    d->output = NULL;
+    if (d->exit_status == 0 && d->untrained > 0) {
         fprintf(stderr,
                 "groksweep run: %ld point%s could not be trained (the environment failures above) and %s not "
                 "recorded; every other finished point is kept in %s: run the same command again (with more memory, "
                 "or once the data files are back) to train %s\n",
-                d.untrained, d.untrained == 1 ? "" : "s", d.untrained == 1 ? "is" : "are", o->out_path,
-                d.untrained == 1 ? "it" : "them");
-        d.exit_status = EXIT_ENVIRONMENT;
+                d->untrained, d->untrained == 1 ? "" : "s", d->untrained == 1 ? "is" : "are", o->out_path,
+                d->untrained == 1 ? "it" : "them");
+        d->exit_status = EXIT_ENVIRONMENT;
     }
-    if (d.exit_status == 0 && d.counts.done < n) d.exit_status = EXIT_INTERRUPTED;
-    if (d.exit_status == EXIT_INTERRUPTED)
-        fprintf(stderr, "groksweep run: interrupted with %ld of %ld points done, all kept in %s; run the same "
+    if (d->exit_status == 0 && !schedule_complete(&d->schedule)) d->exit_status = EXIT_INTERRUPTED;
+    if (d->exit_status == EXIT_INTERRUPTED) {
+        fprintf(stderr, "groksweep run: interrupted with %ld of %ld%s points done, all kept in %s; run the same "
                         "command again to resume\n",
-                d.counts.done, n, o->out_path);
-    else if (d.exit_status == 0)
+                d->counts.done, schedule_needed(&d->schedule), "", o->out_path);
+    } else if (d->exit_status == 0) {
+        char inferred[64] = "";
         fprintf(stderr,
-                "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed); phases: %ld comprehension, "
-                "%ld grokking, %ld memorization, %ld confusion\n",
-                o->out_path, n, d.counts.done - d.counts.diverged - d.counts.failed, d.counts.diverged,
-                d.counts.failed, d.counts.phases[PHASE_COMPREHENSION], d.counts.phases[PHASE_GROKKING], d.counts.phases[PHASE_MEMORIZATION],
-                d.counts.phases[PHASE_CONFUSION]);
-    status = d.exit_status;
-out:
-    if (d.output) output_close(d.output, err, sizeof err);
-    journal_close(&d.journal);
-    output_lock_release(&d.lock);
-    free(d.finished);
-    free(d.cost);
-    free(d.pending);
-    free(d.running);
-    free(d.remote_active);
-    return status;
+                "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed%s); phases: %ld "
+                "comprehension, %ld grokking, %ld memorization, %ld confusion\n",
+                o->out_path, d->sweep->n_points, d->counts.done - d->counts.diverged - d->counts.failed,
+                d->counts.diverged, d->counts.failed, inferred, d->counts.phases[PHASE_COMPREHENSION],
+                d->counts.phases[PHASE_GROKKING], d->counts.phases[PHASE_MEMORIZATION], d->counts.phases[PHASE_CONFUSION]);
+    }
+    return d->exit_status;
+}
+
+/* Whatever driver_prepare and driver_finish left open. */
+static void driver_free(Driver *d) {
+    char err[64];
+    if (d->output) output_close(d->output, err, sizeof err);
+    journal_close(&d->journal);
+    output_lock_release(&d->lock);
+    if (d->scheduled) schedule_free(&d->schedule);
+    point_result_free(&d->scratch);
+    free(d->cost);
 }
 
 int command_run(int argc, char **argv) {
@@ -931,6 +741,8 @@ int command_run(int argc, char **argv) {
     }
     blas_use_one_thread();
 
+    /* Options and the sweep: every rank reaches the same verdict (the same
+     * argv, the same text from rank 0), so leaving here leaves together. */
     RunOptions options;
     int status = parse_run_options(argc, argv, &options, rank == 0);
     if (status != 0) {
@@ -951,20 +763,44 @@ int command_run(int argc, char **argv) {
         return EXIT_BAD_INPUT;
     }
     free(text);
-    if (check_same_blas_kernel(rank, n_ranks) != 0) {
-        status = EXIT_ENVIRONMENT;
-    } else if (rank == 0) {
+
+    /* From here on, every collective is in this sequence, on every rank. */
+    status = check_same_blas_kernel(rank, n_ranks);
+    Driver driver;
+    bool driving = rank == 0 && status == 0;
+    if (driving) {
         const char *hint = blas_kernel_hint();
         if (hint && options.progress != PROGRESS_NONE) fprintf(stderr, "groksweep run: note: %s\n", hint);
-        status = run_driver(&sweep, &options, n_ranks);
-    } else {
-        status = broadcast_status(0);
-        if (status == 0) remote_worker(&sweep);
+        status = driver_prepare(&driver, &sweep, &options, n_ranks);
     }
-    /* every rank leaves with the driver's verdict, waiting without spinning */
-    MPI_Request request;
-    MPI_CHECK(MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &request));
-    wait_gently(&request);
+    status = broadcast_status(status);
+    Trainer trainer = {.sweep = &sweep};
+    if (status == 0) {
+        if (point_result_init(&trainer.result, sweep.n_eval, sweep.n_rank_layers) != 0) {
+            fprintf(stderr, "groksweep run: rank %d: out of memory for a point's record\n", rank);
+            MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+        }
+        FarmHooks hooks = {.task_bytes = sizeof(RunConfig),
+                           .result_bytes = point_result_size(sweep.n_eval, sweep.n_rank_layers),
+                           .next = next_task,
+                           .train = train_task,
+                           .record = record_batch,
+                           .tick = tick,
+                           .driver = &driver,
+                           .trainer = &trainer,
+                           .signal_received = &signal_received};
+        FarmStats stats;
+        int farmed = rank == 0 ? farm_drive(&hooks, n_ranks, &stats, err, sizeof err) : farm_work(&hooks, err, sizeof err);
+        if (farmed != 0) {
+            fprintf(stderr, "groksweep run: rank %d: %s\n", rank, err);
+            MPI_Abort(MPI_COMM_WORLD, EXIT_ENVIRONMENT);
+        }
+        if (rank == 0) status = driver_finish(&driver, &options, &stats);
+        point_result_free(&trainer.result);
+    }
+    if (driving) driver_free(&driver);
+    /* every rank leaves with the driver's verdict */
+    status = broadcast_status(status);
     sweep_free(&sweep);
     MPI_Finalize();
     return status;

@@ -445,6 +445,14 @@ def running_and_interrupted():
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         check(wait_for_records(out, 3, SLOW), "the sweep journaled three points")
+        # the file lags the journal by at most its flush interval (2 s)
+        for _ in range(100):
+            try:
+                if int((load(out)["status"] > 0).sum()) >= 2:
+                    break
+            except Exception:  # the writer was mid-flush
+                pass
+            time.sleep(0.1)
         exact = False
         for attempt in range(10):
             try:

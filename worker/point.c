@@ -7,12 +7,11 @@
 #include "error.h"
 
 
-PointOutcome train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result) {
-    RunConfig cfg;
+PointOutcome train_point(const Sweep *sweep, long point, const RunConfig *cfg, const RunHooks *hooks,
+                         PointResult *result) {
     RunResult run;
     char err[1024];
-    if (sweep_point_config(sweep, point, &cfg, err, sizeof err) != 0 || run_fits_in_memory(&cfg, err, sizeof err) != 0 ||
-        train_run(&cfg, &run, hooks, err, sizeof err) != 0) {
+    if (run_fits_in_memory(cfg, err, sizeof err) != 0 || train_run(cfg, &run, hooks, err, sizeof err) != 0) {
         char label[512];
         sweep_point_label(sweep, point, label, sizeof label);
         fprintf(stderr, "groksweep: point %ld (%s) could not be trained: %s\n", point, label, err);

@@ -16,9 +16,11 @@ typedef enum {
                         an environment failure, reported on stderr; the point stays not run */
 } PointOutcome;
 
-/* Train grid point `point` of the sweep into *result (initialized for the
- * sweep's record layout). */
-PointOutcome train_point(const Sweep *sweep, long point, const RunHooks *hooks, PointResult *result);
+/* Train grid point `point` of the sweep, whose config cfg is (as
+ * sweep_point_config resolves it, on whichever rank), into *result
+ * (initialized for the sweep's record layout). */
+PointOutcome train_point(const Sweep *sweep, long point, const RunConfig *cfg, const RunHooks *hooks,
+                         PointResult *result);
 
 /* Estimated floating-point operations of a run: training steps plus
  * evaluations, from the model's shapes and the task's layout (task_layout).
