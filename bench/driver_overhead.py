@@ -117,23 +117,24 @@ def sample_journal(path, header_bytes_guess, record_bytes, stop, samples):
         time.sleep(0.05)
 
 
-TIMING_HEAD = re.compile(r"timing: (\d+) points recorded, message (\d+) bytes, driver loop ([\d.]+) s")
-TIMING_LINE = re.compile(r"timing: (.+?)\s+total ([\d.]+) s, mean ([\d.]+) ms, max ([\d.]+) ms")
+TIMING_HEAD = re.compile(r"timing: (\d+) points recorded in (\d+) batches \(([\d.]+) per batch\), message (\d+) bytes, "
+                         r"driver loop ([\d.]+) s")
+TIMING_LINE = re.compile(r"timing: (.+?)\s+total ([\d.]+) s, ([\d.]+) us per point")
 TIMING_KEYS = {"journal append + fsync": "journal", "HDF5 write + flush": "hdf5",
-               "handling (all of the above + MPI)": "handling"}
+               "driver busy (all of it + MPI)": "handling"}
 
 
 def parse_timing(stderr):
     head = TIMING_HEAD.search(stderr)
     if not head:
         fail("groksweep run --timing printed no timing (a groksweep built without --timing?):\n" + stderr)
-    timing = {"points": int(head.group(1)), "message_bytes": int(head.group(2)),
-              "driver_loop_seconds": float(head.group(3))}
+    timing = {"points": int(head.group(1)), "batches": int(head.group(2)), "message_bytes": int(head.group(4)),
+              "driver_loop_seconds": float(head.group(5))}
     for match in TIMING_LINE.finditer(stderr):
         key = TIMING_KEYS.get(match.group(1).strip())
         if key:
-            timing[key] = {"total_s": float(match.group(2)), "mean_ms": float(match.group(3)),
-                           "max_ms": float(match.group(4))}
+            timing[key] = {"total_s": float(match.group(2)), "mean_ms": float(match.group(3)) / 1e3,
+                           "max_ms": float("nan")}  # batches: no per-point maximum
     return timing
 
 

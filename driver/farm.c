@@ -36,6 +36,13 @@ _Noreturn static void mpi_failed(const char *call, int code) {
         if (mpi_code_ != MPI_SUCCESS) mpi_failed(#call, mpi_code_); \
     } while (0)
 
+/* CPU seconds this thread has used. */
+static double thread_cpu_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Sleep for *nap nanoseconds and double it for next time, up to 1 ms. */
 static void nap(long *nap_ns) {
     struct timespec pause = {0, *nap_ns};
@@ -348,7 +355,7 @@ int farm_drive(const FarmHooks *hooks, int n_ranks, FarmStats *stats, char *err,
     double loop_start = monotonic_seconds();
     long nap_ns = SHORTEST_NAP_NS;
     while (f.remote_active > 0 || f.local_active) {
-        double turn_start = monotonic_seconds();
+        double turn_start = monotonic_seconds(), turn_cpu_start = thread_cpu_seconds();
         collect(&f);
         bool progressed = f.n_arrivals > 0 || f.n_to_answer > 0;
         bool stop = false;
@@ -373,7 +380,10 @@ int farm_drive(const FarmHooks *hooks, int n_ranks, FarmStats *stats, char *err,
         long running = count_running(&f);
         for (int r = 0; r < n_ranks && running == 0; r++)
             if (f.waiting[r]) assign(&f, r, FARM_NO_MORE);
-        if (progressed) stats->busy_seconds += monotonic_seconds() - turn_start;
+        if (progressed) {
+            stats->busy_seconds += monotonic_seconds() - turn_start;
+            stats->busy_cpu_seconds += thread_cpu_seconds() - turn_cpu_start;
+        }
         FarmState state = {running, progressed, f.stopping};
         if (hooks->tick(hooks->driver, &state)) begin_stop(&f);
         if (progressed)

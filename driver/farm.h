@@ -85,6 +85,7 @@ typedef struct {
     long batches;         /* record() calls */
     double loop_seconds;  /* the driver loop from first assignment to the end */
     double busy_seconds;  /* of which handling messages, record() and assignments */
+    double busy_cpu_seconds; /* the driver thread's CPU time in those (not waiting for the disk, not preempted) */
     double record_seconds; /* of which inside record() */
 } FarmStats;
 
