@@ -493,9 +493,8 @@ out:
 static int unsettled(const SweepSnapshot *s, long p) {
     int8_t status = s->status[p];
     if (status < 0 || status > 4) return 1;
-    bool phased = s->phase[p] >= 1 && s->phase[p] <= 4;
-    if (status == 4) return !phased;
-    return status == 1 && (!phased || s->train_step_90[p] < -1 || s->test_step_90[p] < -1);
+    if (status == 4) return s->phase[p] < 1 || s->phase[p] > 4;
+    return status == 1 && (s->phase[p] < 1 || s->phase[p] > 4 || s->train_step_90[p] < -1 || s->test_step_90[p] < -1);
 }
 
 void report_snapshot_free(SweepSnapshot *s) {
