@@ -68,7 +68,7 @@ def main():
 
     summary = report(path, "--format", "json")
     data = json.loads(summary.stdout) if summary.returncode == 0 else {}
-    check(data.get("status") == {"not_run": 2, "done": 30, "diverged": 0, "failed": 0},
+    check(data.get("status") == {"not_run": 2, "done": 30, "diverged": 0, "failed": 0, "inferred": 0},
           f"json: counts by status {data.get('status')}")
     check(abs(data.get("compute_seconds", -1) - compute) <= 1e-5 * compute, f"json: compute seconds "
                                                                           f"{data.get('compute_seconds')} vs {compute}")
