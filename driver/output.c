@@ -158,7 +158,7 @@ struct OutputFile {
     uint32_t *pending_values;          /* (pending_capacity, N_VARS) each variable's value in 4 bytes */
     float *pending_curves;             /* (pending_capacity, CURVE_SERIES + n_rank_layers, n_eval) */
     PendingRun *runs;                  /* (pending_capacity) scratch of write_pending */
-    unsigned char *run_buffer;         /* (pending_capacity * max(n_rank_layers, 1) * n_eval floats) scratch */
+    void *run_buffer;                  /* (pending_capacity * max(n_rank_layers, 1) * n_eval floats) scratch */
 };
 
 /* ---- the library ----------------------------------------------------------------------------- */
@@ -897,12 +897,14 @@ static herr_t write_block(hid_t ds, hid_t mem_type, hid_t file_space, hsize_t n,
 
 /* Variable v of the run's points, gathered into out->run_buffer. */
 static const void *gather_variable(OutputFile *out, const PendingRun *run, int v) {
+    int8_t *narrow = out->run_buffer;
+    uint32_t *wide = out->run_buffer;
     for (long i = 0; i < run->length; i++) {
         uint32_t value = out->pending_values[(size_t)out->pending[run->first + i].slot * N_VARS + (size_t)v];
         if (VARS[v].type == T_INT8)
-            ((int8_t *)out->run_buffer)[i] = (int8_t)(int32_t)value;
+            narrow[i] = (int8_t)(int32_t)value;
         else
-            memcpy(out->run_buffer + 4 * (size_t)i, &value, 4);
+            wide[i] = value;
     }
     return out->run_buffer;
 }
@@ -911,7 +913,7 @@ static const void *gather_variable(OutputFile *out, const PendingRun *run, int v
  * points, gathered into out->run_buffer. */
 static const float *gather_curves(OutputFile *out, const PendingRun *run, int s, int count) {
     size_t series = (size_t)CURVE_SERIES + (size_t)out->n_rank_layers, n_eval = (size_t)out->n_eval;
-    float *buffer = (float *)out->run_buffer;
+    float *buffer = out->run_buffer;
     for (long i = 0; i < run->length; i++) {
         const float *curves = out->pending_curves + (size_t)out->pending[run->first + i].slot * series * n_eval;
         memcpy(buffer + (size_t)i * (size_t)count * n_eval, curves + (size_t)s * n_eval,
