@@ -63,9 +63,9 @@ int output_temp_path(const char *out_path, char *buf, size_t size);
 int output_move(OutputFile *out, const char *path, char *err, size_t errlen);
 
 /* Write one point's variables and curves, its status last, then flush the
- * file. An inferred record writes its phase and status only: it goes to a
- * point not written before in this file, whose other values are still fill.
- * Returns 0, or -1 with a message in err. */
+ * file. An inferred record (point_result_inferred) holds fill values but
+ * for its status and phase, so the point reads as inferred with every other
+ * value missing. Returns 0, or -1 with a message in err. */
 int output_write_point(OutputFile *out, long point, const PointResult *result, char *err, size_t errlen);
 
 /* Write everything output_write_point has buffered and flush the file, so
