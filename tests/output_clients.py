@@ -138,6 +138,15 @@ def running_sweep_readers():
             data = result.stdout.split("status =", 1)[1].split(";")[0]
             return sum(1 for x in data.replace(",", " ").split() if x == "1")
 
+        # the file is flushed every 2 s, so it lags the journal by about that much
+        for _ in range(60):
+            try:
+                if h5py_done() > 0:
+                    break
+            except (OSError, ValueError, KeyError):  # a flush half done
+                pass
+            time.sleep(0.1)
+
         readers = (("h5py", h5py_done), ("xarray h5netcdf", lambda: xarray_done("h5netcdf")),
                    ("xarray netcdf4", lambda: xarray_done("netcdf4")), ("ncdump", ncdump_done))
         for name, read in readers:
