@@ -497,6 +497,108 @@ static void test_grid_errors(void) {
                  "grid: 1 x 1 x 1 x 1e+300 = 1e+300 points, more than the limit of 10000000", NULL, NULL);
 }
 
+/* A sweep with a 5 x 9 x 3 x 2 x 3 x 2 grid and the given refine member, in buf. */
+static const char *refine_text(char *buf, size_t size, const char *refine) {
+    snprintf(buf, size,
+             "{" SMALL_BASE ", %s, \"grid\": {\"data_fraction\": {\"linspace\": [0.2, 0.6, 5]}, "
+             "\"weight_decay\": {\"logspace\": [-2, 0, 9]}, \"init_scale\": [1, 2, 3], \"seed\": 2, "
+             "\"model.activation\": [\"relu\", \"quadratic\", \"tanh\"], \"model.bias\": [false, true]}}",
+             refine);
+    return buf;
+}
+
+/* The refine section: axes by coordinate name or path, the stride, the
+ * base config and hash, and every class of error. */
+static void test_refine(void) {
+    char text[2048];
+    Sweep sweep, plain;
+    if (parse_ok(&sweep, refine_text(text, sizeof text,
+                                     "\"refine\": {\"axes\": [\"optimizer.weight_decay\", \"data_fraction\"], "
+                                     "\"coarse_stride\": 4}"))) {
+        CHECK(sweep.coarse_stride == 4 && sweep.n_refine_axes == 2 && sweep.refine_axes[0] == 1 &&
+                  sweep.refine_axes[1] == 0,
+              "refine: stride %d, %d axes %d %d", sweep.coarse_stride, sweep.n_refine_axes, sweep.refine_axes[0],
+              sweep.refine_axes[1]);
+        CHECK(strstr(sweep.base_json, "refine") == NULL, "refine is not part of the base config: %s",
+              sweep.base_json);
+        if (parse_ok(&plain, refine_text(text, sizeof text, "\"model\": {}"))) {
+            CHECK(plain.coarse_stride == 0 && plain.n_refine_axes == 0, "no refine section: no refinement");
+            CHECK(plain.hash != sweep.hash, "the refine section is part of the hash");
+            sweep_free(&plain);
+        }
+        sweep_free(&sweep);
+    }
+    if (parse_ok(&sweep, refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2, \"axes\": [\"init_scale\"]}"))) {
+        CHECK(sweep.coarse_stride == 2 && sweep.n_refine_axes == 1 && sweep.refine_axes[0] == 2,
+              "a 3-value axis with stride 2");
+        sweep_free(&sweep);
+    }
+    static const char *const allowed = "(data_fraction, weight_decay, init_scale)";
+    expect_message(refine_text(text, sizeof text, "\"refine\": [1]"),
+                   "sweep.json: refine = [1]: must be an object {\"axes\": [names of grid axes], \"coarse_stride\": "
+                   "a power of two >= 2}");
+    expect_message(refine_text(text, sizeof text, "\"refine\": {}, \"refine\": {}"), "sweep.json: duplicate key refine");
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"], \"axes\": []}"),
+                   "sweep.json: duplicate key refine.axes");
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axis\": [\"init_scale\"], \"coarse_stride\": 2}"),
+                   "sweep.json: unknown key refine.axis = [\"init_scale\"] (did you mean axes?)");
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"], \"zzzzzzzz\": 2}"),
+                 "sweep.json: unknown key refine.zzzzzzzz = 2 (refine is {\"axes\"", NULL, NULL);
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"]}"),
+                 "sweep.json: refine: missing coarse_stride (refine is {", NULL, NULL);
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2}"), "sweep.json: refine: missing axes",
+                 NULL, NULL);
+    static const char *const strides[] = {"3", "1", "0", "-4", "2.5", "\"4\"", "2147483648", "true"};
+    for (size_t i = 0; i < sizeof strides / sizeof *strides; i++) {
+        char refine[128], message[256];
+        snprintf(refine, sizeof refine, "\"refine\": {\"axes\": [\"init_scale\"], \"coarse_stride\": %s}", strides[i]);
+        snprintf(message, sizeof message, "sweep.json: refine.coarse_stride = %s: must be an integer power of two >= 2 "
+                 "(2, 4, 8, ..., 1073741824)", strides[i]);
+        expect_message(refine_text(text, sizeof text, refine), message);
+    }
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [], \"coarse_stride\": 2}"),
+                   "sweep.json: refine.axes = []: must be a non-empty array of grid axis names "
+                   "(data_fraction, weight_decay, init_scale)");
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": \"init_scale\", \"coarse_stride\": 2}"),
+                 "sweep.json: refine.axes = \"init_scale\": must be a non-empty array", allowed, NULL);
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\", \"lr\"], \"coarse_stride\": 2}"),
+                   "sweep.json: refine.axes[1] = \"lr\": must name a numeric axis of the grid "
+                   "(data_fraction, weight_decay, init_scale)");
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [3], \"coarse_stride\": 2}"),
+                 "sweep.json: refine.axes[0] = 3: must name a numeric axis of the grid", allowed, NULL);
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"seed\"], \"coarse_stride\": 2}"),
+                   "sweep.json: refine.axes[0] = \"seed\": seed cannot be refined: every coordinate is trained for "
+                   "all seeds or none (refinable axes: data_fraction, weight_decay, init_scale)");
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"train.seed\"], \"coarse_stride\": 2}"),
+                 "refine.axes[0] = \"train.seed\": seed cannot be refined", NULL, NULL);
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"model.activation\"], \"coarse_stride\": 2}"),
+                   "sweep.json: refine.axes[0] = \"model.activation\": the axis activation holds strings; only "
+                   "numeric axes can be refined (data_fraction, weight_decay, init_scale)");
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"bias\"], \"coarse_stride\": 2}"),
+                 "refine.axes[0] = \"bias\": the axis bias holds booleans; only numeric axes", NULL, NULL);
+    expect_message(refine_text(text, sizeof text,
+                               "\"refine\": {\"axes\": [\"weight_decay\", \"optimizer.weight_decay\"], \"coarse_stride\": 2}"),
+                   "sweep.json: refine.axes[1] = \"optimizer.weight_decay\": the same axis as refine.axes[0]");
+    if (parse_ok(&sweep, refine_text(text, sizeof text,
+                                     "\"refine\": {\"axes\": [\"weight_decay\"], \"coarse_stride\": 8}"))) {
+        CHECK(sweep.coarse_stride == 8 && sweep.n_refine_axes == 1, "9 values take a stride of 8");
+        sweep_free(&sweep);
+    }
+    expect_message(refine_text(text, sizeof text,
+                               "\"refine\": {\"axes\": [\"data_fraction\", \"weight_decay\"], \"coarse_stride\": 8}"),
+                   "sweep.json: refine.coarse_stride = 8: the refined axis data_fraction has 5 values; it needs a "
+                   "multiple of 8 plus one (at least 9 values)");
+    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"], \"coarse_stride\": 4}"),
+                   "sweep.json: refine.coarse_stride = 4: the refined axis init_scale has 3 values; it needs a "
+                   "multiple of 4 plus one (at least 5 values)");
+    snprintf(text, sizeof text,
+             "{" SMALL_BASE ", \"refine\": {\"axes\": [\"weight_decay\"], \"coarse_stride\": 4}, \"grid\": "
+             "{\"data_fraction\": [0.3], \"weight_decay\": {\"logspace\": [-2, 0, 15]}, \"init_scale\": [1], "
+             "\"seed\": 1}}");
+    expect_message(text, "sweep.json: refine.coarse_stride = 4: the refined axis weight_decay has 15 values; it needs "
+                         "a multiple of 4 plus one (13 or 17 values)");
+}
+
 /* Every point's config, as sweep_point_config() builds it from the base
  * and the axis values read once, is the one config_parse() gives for the
  * base text and the point's overrides (compared as config_to_json(), which
@@ -582,6 +684,7 @@ int main(void) {
     test_form_errors();
     test_value_errors();
     test_grid_errors();
+    test_refine();
     test_read_once();
     return test_finish();
 }

@@ -420,6 +420,114 @@ static int parse_grid(Sweep *sweep, const cJSON *grid, const char *source, char 
     return 0;
 }
 
+#define REFINE_FORM "{\"axes\": [names of grid axes], \"coarse_stride\": a power of two >= 2}"
+#define MAX_COARSE_STRIDE (1 << 30)
+
+/* The numeric grid axes other than seed, "a, b, c", into buf: the axes
+ * refine.axes may name. */
+static void refinable_axes(const Sweep *sweep, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int a = 0; a < sweep->n_axes && used < size; a++) {
+        const SweepAxis *axis = &sweep->axes[a];
+        if ((axis->kind != AXIS_REAL && axis->kind != AXIS_INT) || strcmp(axis->path, "train.seed") == 0) continue;
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", axis->name);
+    }
+}
+
+/* Read refine.coarse_stride (item) into sweep->coarse_stride. Returns 0 or -1. */
+static int parse_coarse_stride(Sweep *sweep, const cJSON *item, const char *source, char *err, size_t errlen) {
+    double v = cJSON_IsNumber(item) ? item->valuedouble : 0;
+    if (!(v >= 2 && v <= MAX_COARSE_STRIDE && v == floor(v) && ((long)v & ((long)v - 1)) == 0)) {
+        char value[VALUE_TEXT_CAPACITY];
+        format_value(item, value, sizeof value);
+        return error_format(err, errlen, "%s: refine.coarse_stride = %s: must be an integer power of two >= 2 (2, 4, "
+                            "8, ..., %d)", source, value, MAX_COARSE_STRIDE);
+    }
+    sweep->coarse_stride = (int)v;
+    return 0;
+}
+
+/* Read refine.axes (item) into sweep->refine_axes; needs the grid's axes and
+ * sweep->coarse_stride. Returns 0 or -1. */
+static int parse_refine_axes(Sweep *sweep, const cJSON *item, const char *source, char *err, size_t errlen) {
+    char value[VALUE_TEXT_CAPACITY], allowed[LABEL_CAPACITY];
+    refinable_axes(sweep, allowed, sizeof allowed);
+    if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) == 0) {
+        format_value(item, value, sizeof value);
+        return error_format(err, errlen, "%s: refine.axes = %s: must be a non-empty array of grid axis names (%s)",
+                            source, value, allowed);
+    }
+    int i = 0, stride = sweep->coarse_stride;
+    for (const cJSON *element = item->child; element; element = element->next, i++) {
+        format_value(element, value, sizeof value);
+        int found = -1;
+        for (int a = 0; a < sweep->n_axes && cJSON_IsString(element); a++)
+            if (strcmp(element->valuestring, sweep->axes[a].name) == 0 ||
+                strcmp(element->valuestring, sweep->axes[a].path) == 0)
+                found = a;
+        if (found < 0)
+            return error_format(err, errlen, "%s: refine.axes[%d] = %s: must name a numeric axis of the grid (%s)",
+                                source, i, value, allowed);
+        const SweepAxis *axis = &sweep->axes[found];
+        if (strcmp(axis->path, "train.seed") == 0)
+            return error_format(err, errlen, "%s: refine.axes[%d] = %s: seed cannot be refined: every coordinate is "
+                                "trained for all seeds or none (refinable axes: %s)", source, i, value, allowed);
+        if (axis->kind != AXIS_REAL && axis->kind != AXIS_INT)
+            return error_format(err, errlen, "%s: refine.axes[%d] = %s: the axis %s holds %s; only numeric axes can be "
+                                "refined (%s)", source, i, value, axis->name,
+                                axis->kind == AXIS_BOOL ? "booleans" : "strings", allowed);
+        for (int k = 0; k < sweep->n_refine_axes; k++)
+            if (sweep->refine_axes[k] == found)
+                return error_format(err, errlen, "%s: refine.axes[%d] = %s: the same axis as refine.axes[%d]", source,
+                                    i, value, k);
+        if (axis->length < stride + 1 || (axis->length - 1) % stride != 0) {
+            int below = (axis->length - 1) / stride * stride + 1, above = below + stride;
+            char lengths[64];
+            if (below > stride)
+                snprintf(lengths, sizeof lengths, "%d or %d values", below, above);
+            else
+                snprintf(lengths, sizeof lengths, "at least %d values", above);
+            return error_format(err, errlen, "%s: refine.coarse_stride = %d: the refined axis %s has %d values; it "
+                                "needs a multiple of %d plus one (%s)", source, stride, axis->name, axis->length,
+                                stride, lengths);
+        }
+        sweep->refine_axes[sweep->n_refine_axes++] = found;
+    }
+    return 0;
+}
+
+/* Read the refine object into sweep (coarse_stride, refine_axes); needs the
+ * grid's axes. Returns 0 or -1. */
+static int parse_refine(Sweep *sweep, const cJSON *refine, const char *source, char *err, size_t errlen) {
+    char value[VALUE_TEXT_CAPACITY];
+    if (!cJSON_IsObject(refine)) {
+        format_value(refine, value, sizeof value);
+        return error_format(err, errlen, "%s: refine = %s: must be an object %s", source, value, REFINE_FORM);
+    }
+    static const char *const keys[] = {"axes", "coarse_stride"};
+    for (const cJSON *member = refine->child; member; member = member->next) {
+        for (const cJSON *earlier = refine->child; earlier != member; earlier = earlier->next)
+            if (strcmp(earlier->string, member->string) == 0)
+                return error_format(err, errlen, "%s: duplicate key refine.%s", source, member->string);
+        if (strcmp(member->string, keys[0]) == 0 || strcmp(member->string, keys[1]) == 0) continue;
+        char hint[64];
+        format_value(member, value, sizeof value);
+        config_suggest_key(member->string, keys, COUNT_OF(keys), hint, sizeof hint);
+        bool refine_key = strcmp(hint, keys[0]) == 0 || strcmp(hint, keys[1]) == 0;
+        return error_format(err, errlen, "%s: unknown key refine.%s = %s (%s%s%s)", source, member->string, value,
+                            refine_key ? "did you mean " : "refine is ", refine_key ? hint : REFINE_FORM,
+                            refine_key ? "?" : "");
+    }
+    const cJSON *axes = cJSON_GetObjectItemCaseSensitive(refine, "axes");
+    const cJSON *stride = cJSON_GetObjectItemCaseSensitive(refine, "coarse_stride");
+    if (!axes || !stride)
+        return error_format(err, errlen, "%s: refine: missing %s (refine is %s)", source,
+                            axes ? "coarse_stride" : "axes", REFINE_FORM);
+    if (parse_coarse_stride(sweep, stride, source, err, errlen) != 0) return -1;
+    return parse_refine_axes(sweep, axes, source, err, errlen);
+}
+
 /* The evaluation schedule of the base config: 0, e, 2e, ... and the last
  * step. Returns 0 or -1. */
 static int fill_eval_steps(Sweep *sweep, const char *source, char *err, size_t errlen) {
@@ -445,13 +553,15 @@ static int rank_layers(const Sweep *sweep) {
 }
 
 /* Parse the sweep whose JSON tree (an object) is root: every step but the
- * JSON syntax. Detaches "grid" from root. Returns 0 or -1. */
+ * JSON syntax. Detaches "grid" and "refine" from root. Returns 0 or -1. */
 static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *source, char *err, size_t errlen) {
-    cJSON *grid = NULL;
+    cJSON *grid = NULL, *refine = NULL;
     for (cJSON *member = root->child; member; member = member->next) {
-        if (strcmp(member->string, "grid") != 0) continue;
-        if (grid) return error_format(err, errlen, "%s: duplicate key grid", source);
-        grid = member;
+        cJSON **slot = strcmp(member->string, "grid") == 0 ? &grid : strcmp(member->string, "refine") == 0 ? &refine
+                                                                                                          : NULL;
+        if (!slot) continue;
+        if (*slot) return error_format(err, errlen, "%s: duplicate key %s", source, member->string);
+        *slot = member;
     }
     if (!grid)
         return error_format(err, errlen,
@@ -467,15 +577,18 @@ static int parse_tree(Sweep *sweep, cJSON *root, const char *text, const char *s
     sweep->hash = hash_string(canonical);
     free(canonical);
     cJSON_DetachItemViaPointer(root, grid);
+    if (refine) cJSON_DetachItemViaPointer(root, refine);
     sweep->base_json = exact_json(root);
     int rc = -1;
     if (!sweep->base_json)
         error_format(err, errlen, "%s: out of memory", source);
     else if (config_parse(&sweep->base, sweep->base_json, source, NULL, 0, err, errlen) == 0 &&
-             parse_grid(sweep, grid, source, err, errlen) == 0)
+             parse_grid(sweep, grid, source, err, errlen) == 0 &&
+             (!refine || parse_refine(sweep, refine, source, err, errlen) == 0))
         rc = fill_eval_steps(sweep, source, err, errlen);
     if (rc == 0) sweep->n_rank_layers = rank_layers(sweep);
     cJSON_Delete(grid);
+    cJSON_Delete(refine);
     return rc;
 }
 

@@ -8,7 +8,13 @@
  *              "optimizer.lr": [1e-3, 1e-2]} }
  *
  * Axes keep the file's order; the grid is their Cartesian product, point
- * index row-major (last axis fastest). */
+ * index row-major (last axis fastest).
+ *
+ * An optional "refine": {"axes": ["data_fraction", "weight_decay"],
+ * "coarse_stride": 4} trains only every 4th value along the named numeric
+ * axes at first and then the points between them only where trained
+ * neighbours disagree (driver/refine.h). Like "grid" it is not part of the
+ * base config, but it is part of the sweep's hash. */
 #ifndef GROKSWEEP_SWEEP_H
 #define GROKSWEEP_SWEEP_H
 
@@ -46,6 +52,9 @@ typedef struct {
     int *eval_steps;       /* (n_eval) */
     int n_rank_layers;     /* feature-rank series per point: the deepest MLP's depth with
                               train.feature_rank, else 0 */
+    int coarse_stride;     /* refine.coarse_stride, a power of two >= 2; 0: no refinement */
+    int n_refine_axes;     /* refine.axes: indices into axes, in the file's order */
+    int refine_axes[SWEEP_MAX_AXES];
 } Sweep;
 
 /* Parse and validate a sweep: the base config (every error config_parse
@@ -53,7 +62,10 @@ typedef struct {
  * duplicate axes or coordinate names, wrong types, empty axes, linspace /
  * logspace / seed-count forms, required axes data_fraction, weight_decay,
  * init_scale and seed, axes that would change the evaluation schedule,
- * a grid over SWEEP_MAX_POINTS), and then every grid point's config. On
+ * a grid over SWEEP_MAX_POINTS), the refine section (known keys, axes
+ * that are distinct numeric grid axes other than seed, a power-of-two
+ * coarse_stride that divides each refined axis's length - 1), and then
+ * every grid point's config. On
  * error returns -1 with one line in err naming the JSON path (e.g.
  * "sweep.json: grid.weight_decay[2]: optimizer.weight_decay = -1: ..."), the value and what is
  * allowed. `source` names the input in messages. */
