@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sweep.h"
+#include "sweep_embed.h"
 #include "config_equal.h"
 #include "test_util.h"
 
@@ -528,7 +529,8 @@ static void test_refine(void) {
         }
         sweep_free(&sweep);
     }
-    if (parse_ok(&sweep, refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2, \"axes\": [\"init_scale\"]}"))) {
+    if (parse_ok(&sweep,
+                 refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2, \"axes\": [\"init_scale\"]}"))) {
         CHECK(sweep.coarse_stride == 2 && sweep.n_refine_axes == 1 && sweep.refine_axes[0] == 2,
               "a 3-value axis with stride 2");
         sweep_free(&sweep);
@@ -537,7 +539,8 @@ static void test_refine(void) {
     expect_message(refine_text(text, sizeof text, "\"refine\": [1]"),
                    "sweep.json: refine = [1]: must be an object {\"axes\": [names of grid axes], \"coarse_stride\": "
                    "a power of two >= 2}");
-    expect_message(refine_text(text, sizeof text, "\"refine\": {}, \"refine\": {}"), "sweep.json: duplicate key refine");
+    expect_message(refine_text(text, sizeof text, "\"refine\": {}, \"refine\": {}"),
+                   "sweep.json: duplicate key refine");
     expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"], \"axes\": []}"),
                    "sweep.json: duplicate key refine.axes");
     expect_message(refine_text(text, sizeof text, "\"refine\": {\"axis\": [\"init_scale\"], \"coarse_stride\": 2}"),
@@ -546,8 +549,8 @@ static void test_refine(void) {
                  "sweep.json: unknown key refine.zzzzzzzz = 2 (refine is {\"axes\"", NULL, NULL);
     expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\"]}"),
                  "sweep.json: refine: missing coarse_stride (refine is {", NULL, NULL);
-    expect_error(refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2}"), "sweep.json: refine: missing axes",
-                 NULL, NULL);
+    expect_error(refine_text(text, sizeof text, "\"refine\": {\"coarse_stride\": 2}"),
+                 "sweep.json: refine: missing axes", NULL, NULL);
     static const char *const strides[] = {"3", "1", "0", "-4", "2.5", "\"4\"", "2147483648", "true"};
     for (size_t i = 0; i < sizeof strides / sizeof *strides; i++) {
         char refine[128], message[256];
@@ -561,7 +564,8 @@ static void test_refine(void) {
                    "(data_fraction, weight_decay, init_scale)");
     expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": \"init_scale\", \"coarse_stride\": 2}"),
                  "sweep.json: refine.axes = \"init_scale\": must be a non-empty array", allowed, NULL);
-    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"init_scale\", \"lr\"], \"coarse_stride\": 2}"),
+    expect_message(refine_text(text, sizeof text,
+                               "\"refine\": {\"axes\": [\"init_scale\", \"lr\"], \"coarse_stride\": 2}"),
                    "sweep.json: refine.axes[1] = \"lr\": must name a numeric axis of the grid "
                    "(data_fraction, weight_decay, init_scale)");
     expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [3], \"coarse_stride\": 2}"),
@@ -571,13 +575,15 @@ static void test_refine(void) {
                    "all seeds or none (refinable axes: data_fraction, weight_decay, init_scale)");
     expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"train.seed\"], \"coarse_stride\": 2}"),
                  "refine.axes[0] = \"train.seed\": seed cannot be refined", NULL, NULL);
-    expect_message(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"model.activation\"], \"coarse_stride\": 2}"),
+    expect_message(refine_text(text, sizeof text,
+                               "\"refine\": {\"axes\": [\"model.activation\"], \"coarse_stride\": 2}"),
                    "sweep.json: refine.axes[0] = \"model.activation\": the axis activation holds strings; only "
                    "numeric axes can be refined (data_fraction, weight_decay, init_scale)");
     expect_error(refine_text(text, sizeof text, "\"refine\": {\"axes\": [\"bias\"], \"coarse_stride\": 2}"),
                  "refine.axes[0] = \"bias\": the axis bias holds booleans; only numeric axes", NULL, NULL);
     expect_message(refine_text(text, sizeof text,
-                               "\"refine\": {\"axes\": [\"weight_decay\", \"optimizer.weight_decay\"], \"coarse_stride\": 2}"),
+                               "\"refine\": {\"axes\": [\"weight_decay\", \"optimizer.weight_decay\"], "
+                               "\"coarse_stride\": 2}"),
                    "sweep.json: refine.axes[1] = \"optimizer.weight_decay\": the same axis as refine.axes[0]");
     if (parse_ok(&sweep, refine_text(text, sizeof text,
                                      "\"refine\": {\"axes\": [\"weight_decay\"], \"coarse_stride\": 8}"))) {
@@ -597,6 +603,47 @@ static void test_refine(void) {
              "\"seed\": 1}}");
     expect_message(text, "sweep.json: refine.coarse_stride = 4: the refined axis weight_decay has 15 values; it needs "
                          "a multiple of 4 plus one (13 or 17 values)");
+}
+
+/* A sweep over data_fraction values `fractions` and 3 seeds with the given
+ * refine member ("" for none), in buf. */
+static const char *extend_text(char *buf, size_t size, const char *fractions, const char *refine) {
+    snprintf(buf, size,
+             "{" SMALL_BASE "%s, \"grid\": {\"data_fraction\": %s, \"weight_decay\": {\"logspace\": [-2, 0, 5]}, "
+             "\"init_scale\": [1], \"seed\": 3}}",
+             refine, fractions);
+    return buf;
+}
+
+/* A sweep that differs from another only by a finer grid and a refine
+ * section, or by another refine section, extends it (sweep_embed). */
+static void test_refine_extends(void) {
+    char text[1024];
+    Sweep coarse, fine, restrided;
+    if (!parse_ok(&coarse, extend_text(text, sizeof text, "[0.2, 0.4, 0.6]", ""))) return;
+    if (!parse_ok(&fine, extend_text(text, sizeof text, "[0.2, 0.3, 0.4, 0.5, 0.6]",
+                                     ", \"refine\": {\"axes\": [\"data_fraction\", \"weight_decay\"], "
+                                     "\"coarse_stride\": 2}"))) {
+        sweep_free(&coarse);
+        return;
+    }
+    long map[3 * 5 * 3];
+    char why[512] = "";
+    CHECK(sweep_embed(&coarse, &fine, map, why, sizeof why) == 0, "a finer grid with refine extends: %s", why);
+    /* coarse point (df 0.4, wd index 3, seed 2) -> fine (df index 2, wd 3, seed 2) */
+    CHECK(map[(1 * 5 + 3) * 3 + 2] == (2 * 5 + 3) * 3 + 2, "mapped to %ld", map[(1 * 5 + 3) * 3 + 2]);
+    if (parse_ok(&restrided, extend_text(text, sizeof text, "[0.2, 0.3, 0.4, 0.5, 0.6]",
+                                         ", \"refine\": {\"axes\": [\"weight_decay\"], \"coarse_stride\": 4}"))) {
+        long same[5 * 5 * 3];
+        CHECK(restrided.hash != fine.hash, "another refine section is another sweep");
+        CHECK(sweep_embed(&fine, &restrided, same, why, sizeof why) == 0, "another refine section extends: %s", why);
+        bool identity = true;
+        for (long p = 0; p < fine.n_points; p++) identity = identity && same[p] == p;
+        CHECK(identity, "the same grid maps point to point");
+        sweep_free(&restrided);
+    }
+    sweep_free(&fine);
+    sweep_free(&coarse);
 }
 
 /* Every point's config, as sweep_point_config() builds it from the base
@@ -685,6 +732,7 @@ int main(void) {
     test_value_errors();
     test_grid_errors();
     test_refine();
+    test_refine_extends();
     test_read_once();
     return test_finish();
 }
