@@ -73,9 +73,12 @@ def omnigrok_lu():
     norm = r["curve_weight_norm"]
     print("Omnigrok LU: alpha", [f"{a:.3g}" for a in alpha], "final train loss",
           [f"{x:.2g}" for x in train], "test loss", [f"{x:.2g}" for x in test])
-    floor = 1e-10  # "≈ 0": float32 round-off of a fit training set
-    check(all(train[i + 1] <= max(train[i] * 1.5, floor) for i in range(len(alpha) - 1)) and
-          train[-1] < 1e-6 <= train[0], "train loss falls and stays low as alpha grows (L)")
+    # L: high at the smallest alpha, then down to "≈ 0" (float32 round-off of a fit training set, whose
+    # exact size differs between OpenBLAS kernels) from alpha = 1 on, and staying there
+    low = 1e-4
+    fitted = [i for i, a in enumerate(alpha) if a >= 1 - 1e-9]
+    check(train[0] >= 1e-3 and all(train[i] < low for i in fitted) and train[-1] < 1e-6,
+          "train loss falls and stays low as alpha grows (L)")
     best = int(np.argmin(test))
     check(0.3 <= alpha[best] <= 3.2, f"test loss lowest near alpha = 1 (at {alpha[best]:.3g})")
     check(test[-1] >= 1e3 * test[best] and test[0] >= 10 * test[best],

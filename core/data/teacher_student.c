@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "error.h"
 #include "model.h"
 #include "rng.h"
@@ -29,14 +30,19 @@ static void draw_inputs(Examples *ex, uint64_t seed) {
     for (long i = 0; i < count; i++) ex->features[i] = (real)rng_normal(&rng);
 }
 
-/* ex->targets = teacher(ex->features), in chunks of the teacher's batch. */
-static void label_with_teacher(Model *teacher, Examples *ex) {
-    int width = ex->shape.n_outputs;
-    for (int start = 0; start < ex->n; start += teacher->max_batch) {
-        int n = ex->n - start < teacher->max_batch ? ex->n - start : teacher->max_batch;
-        Examples chunk = examples_slice(ex, start, n);
-        model_forward(teacher, &chunk);
-        memcpy(chunk.targets, teacher->outputs, sizeof(real) * (size_t)n * (size_t)width);
+/* ex->targets = teacher(ex->features), in chunks of exactly TEACHER_CHUNK
+ * rows (the last one padded with zero inputs in chunk): some OpenBLAS
+ * kernels (Zen) sum a row's products in an order that depends on the row
+ * count, and an example's target must not depend on how many there are. */
+static void label_with_teacher(Model *teacher, Examples *ex, Examples *chunk) {
+    ASSERT(teacher->max_batch == TEACHER_CHUNK && chunk->n == TEACHER_CHUNK);
+    int width = ex->shape.n_outputs, dim = ex->shape.dim;
+    for (int start = 0; start < ex->n; start += TEACHER_CHUNK) {
+        int n = ex->n - start < TEACHER_CHUNK ? ex->n - start : TEACHER_CHUNK;
+        memset(chunk->features, 0, sizeof(real) * (size_t)TEACHER_CHUNK * (size_t)dim);
+        memcpy(chunk->features, ex->features + (size_t)start * (size_t)dim, sizeof(real) * (size_t)n * (size_t)dim);
+        model_forward(teacher, chunk);
+        memcpy(ex->targets + (size_t)start * (size_t)width, teacher->outputs, sizeof(real) * (size_t)n * (size_t)width);
     }
 }
 
@@ -53,10 +59,12 @@ int teacher_student_dataset(Dataset *ds, const TeacherConfig *teacher, int train
     ExampleShape shape = teacher_student_shape(teacher);
     ModelConfig model_cfg = teacher_model_config(teacher);
     Model model;
-    int largest = train_size > test_size ? train_size : test_size;
-    if (model_create(&model, &model_cfg, &shape, largest < TEACHER_CHUNK ? largest : TEACHER_CHUNK) != 0 ||
+    Examples chunk;
+    memset(&chunk, 0, sizeof chunk);
+    if (model_create(&model, &model_cfg, &shape, TEACHER_CHUNK) != 0 || examples_alloc(&chunk, &shape, TEACHER_CHUNK) != 0 ||
         examples_alloc(&ds->train, &shape, train_size) != 0 || examples_alloc(&ds->test, &shape, test_size) != 0) {
         model_free(&model);
+        examples_free(&chunk);
         dataset_free(ds);
         return error_format(err, errlen, "out of memory building the teacher-student data (task.train_size = %d)",
                             train_size);
@@ -67,8 +75,9 @@ int teacher_student_dataset(Dataset *ds, const TeacherConfig *teacher, int train
     model_init(&model, hash_string(key));
     draw_inputs(&ds->train, derived_seed(input_seed, "train inputs"));
     draw_inputs(&ds->test, derived_seed(input_seed, "test inputs"));
-    label_with_teacher(&model, &ds->train);
-    label_with_teacher(&model, &ds->test);
+    label_with_teacher(&model, &ds->train, &chunk);
+    label_with_teacher(&model, &ds->test, &chunk);
     model_free(&model);
+    examples_free(&chunk);
     return 0;
 }
