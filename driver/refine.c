@@ -222,10 +222,9 @@ static void corner_completed(Refiner *r, long c) {
 /* Fill in the dimensions and levels of r from sweep. Returns the number of
  * cells over all levels. */
 static long lay_out(Refiner *r, const Sweep *sweep) {
-    int seed_axis = -1;
-    for (int a = 0; a < sweep->n_axes; a++)
-        if (strcmp(sweep->axes[a].path, "train.seed") == 0) seed_axis = a;
-    ASSERT(seed_axis >= 0);
+    int seed_axis = 0;
+    while (seed_axis < sweep->n_axes && strcmp(sweep->axes[seed_axis].path, "train.seed") != 0) seed_axis++;
+    ASSERT(seed_axis < sweep->n_axes);
     r->n_points = sweep->n_points;
     r->n_seeds = sweep->axes[seed_axis].length;
     r->seed_block = 1;
