@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "point.h"
 #include "progress.h"
+#include "refine.h"
 #include "sweep.h"
 
 #define TIMING_STEPS 10
@@ -47,6 +48,16 @@ static void print_validate_help(FILE *out) {
             "of values, {\"linspace\": [a, b, n]}, {\"logspace\": [a, b, n]} (10^a .. 10^b),\n"
             "or, for seed, a count k meaning 0 .. k-1.\n"
             "\n"
+            "An optional \"refine\": {\"axes\": [\"data_fraction\", \"weight_decay\"],\n"
+            "\"coarse_stride\": 4} trains every 4th value along the named axes first (the\n"
+            "first and last included; every value of the other axes, every seed), then,\n"
+            "in each cell of that coarse grid whose corners disagree (another phase, or\n"
+            "diverged, or failed, for any seed), the points at half the stride, down to\n"
+            "stride 1. The untrained points of a cell whose corners agree are recorded as\n"
+            "inferred, with the corners' phase. Refined axes are numeric grid axes other\n"
+            "than seed, each with a multiple of coarse_stride plus one values (13 or 17\n"
+            "for 4); coarse_stride is a power of two >= 2.\n"
+            "\n"
             "--ranks N: also estimate the wall time on N ranks (one per core). A few points\n"
             "spread over the grid (at most 6, within about 30 s) are trained whole, early\n"
             "stop included, and their time against the flop estimate scales every point's;\n"
@@ -74,6 +85,24 @@ static void print_axis(const SweepAxis *axis) {
             printf(", ..., %.6g", axis->numbers[axis->length - 1]);
     }
     printf("\n");
+}
+
+/* The refine section: the refined axes and the coarse grid's size. Returns
+ * 0, or -1 with a message on stderr when memory runs out. */
+static int print_refinement(const Sweep *sweep) {
+    char err[256];
+    Refiner *refiner = refiner_create(sweep, err, sizeof err);
+    if (!refiner) {
+        fprintf(stderr, "groksweep validate: %s\n", err);
+        return -1;
+    }
+    printf("refine:");
+    for (int k = 0; k < sweep->n_refine_axes; k++)
+        printf("%s %s", k ? "," : "", sweep->axes[sweep->refine_axes[k]].name);
+    printf(" (coarse stride %d): the %ld points of the coarse grid train first, the others only near phase "
+           "boundaries\n", sweep->coarse_stride, refiner_needed(refiner));
+    refiner_free(refiner);
+    return 0;
 }
 
 static void print_hours(const char *what, double seconds) {
@@ -247,6 +276,11 @@ int command_validate(int argc, char **argv) {
     printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
     for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
     printf("points: %ld\n", sweep.n_points);
+    if (sweep.coarse_stride > 0 && print_refinement(&sweep) != 0) {
+        sweep_free(&sweep);
+        free(costs);
+        return EXIT_ENVIRONMENT;
+    }
     printf("evaluations per point: %d (steps %d..%d)\n", sweep.n_eval, sweep.eval_steps[0],
            sweep.eval_steps[sweep.n_eval - 1]);
 
