@@ -1,7 +1,8 @@
 /* `groksweep run SWEEP.json -o OUT.h5 [--force] [--quiet]`: the MPI sweep.
  *
  * Rank 0 is the driver: through the task farm (farm.h) it hands grid points
- * out, most expensive first (schedule.h), to every rank, its own
+ * out, most expensive first (schedule.h; under a `refine` section only the
+ * points the refinement asks for, refine.h), to every rank, its own
  * training thread included. It resolves each point's config once and sends
  * it with the assignment. Finished points arrive in batches: each batch is
  * appended to the journal with one fsync (group commit: a point is durable
@@ -385,6 +386,27 @@ static bool tick(void *context, const FarmState *state) {
     return stop || signal_received || launcher_asked_stop();
 }
 
+/* Once the refinement is complete: every point it did not train is
+ * recorded as inferred, with the phase of the cell it lies in. A point of
+ * a cell whose corners all diverged or all failed has no phase to infer and
+ * stays "not run". */
+static void record_inferred(Driver *d) {
+    const Refiner *refiner = d->schedule.refiner;
+    if (!refiner || !refiner_complete(refiner) || !d->output) return;
+    char err[1024];
+    for (long p = 0; p < d->sweep->n_points && d->exit_status == 0; p++) {
+        int phase = refiner_inferred_phase(refiner, p);
+        if (phase < PHASE_COMPREHENSION || d->schedule.finished[p]) continue;
+        point_result_inferred(&d->scratch, phase);
+        if (output_write_point(d->output, p, &d->scratch, err, sizeof err) != 0) {
+            fprintf(stderr, "groksweep run: %s\n", err);
+            discard_output(d);
+            d->exit_status = EXIT_ENVIRONMENT;
+        }
+        d->inferred++;
+    }
+}
+
 /* --timing: the driver's own cost per recorded point. */
 static void print_timing(const Driver *d, const FarmStats *s) {
     double per_point = s->recorded ? 1e6 / (double)s->recorded : 0;
@@ -664,6 +686,7 @@ static int driver_prepare(Driver *d, const Sweep *sweep, const RunOptions *o, in
  * and the summary. Returns the exit status. */
 static int driver_finish(Driver *d, const RunOptions *o, const FarmStats *stats) {
     char err[1024];
+    if (d->exit_status == 0) record_inferred(d);
     d->counts.total = schedule_needed(&d->schedule) + d->inferred;
     progress_finish(&d->progress, &d->counts);
     if (o->timing) print_timing(d, stats);
@@ -686,9 +709,10 @@ static int driver_finish(Driver *d, const RunOptions *o, const FarmStats *stats)
     if (d->exit_status == EXIT_INTERRUPTED) {
         fprintf(stderr, "groksweep run: interrupted with %ld of %ld%s points done, all kept in %s; run the same "
                         "command again to resume\n",
-                d->counts.done, schedule_needed(&d->schedule), "", o->out_path);
+                d->counts.done, schedule_needed(&d->schedule), d->schedule.refiner ? " needed so far" : "", o->out_path);
     } else if (d->exit_status == 0) {
         char inferred[64] = "";
+        if (d->schedule.refiner) snprintf(inferred, sizeof inferred, ", %ld inferred", d->inferred);
         fprintf(stderr,
                 "groksweep run: wrote %s: %ld points (%ld done, %ld diverged, %ld failed%s); phases: %ld "
                 "comprehension, %ld grokking, %ld memorization, %ld confusion\n",

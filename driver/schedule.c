@@ -41,6 +41,18 @@ static long heap_pop(Schedule *s) {
     return top;
 }
 
+/* Queue the points the refinement has newly asked for. */
+static void take_ready(Schedule *s) {
+    long n = refiner_take_ready(s->refiner, s->ready, s->n_points);
+    for (long i = 0; i < n; i++) {
+        long point = s->ready[i];
+        if (!s->finished[point] && !s->queued[point]) {
+            s->queued[point] = true;
+            heap_push(s, point);
+        }
+    }
+}
+
 int schedule_init(Schedule *s, const Sweep *sweep, const double *cost, char *err, size_t errlen) {
     ASSERT(s && sweep && cost);
     long n = sweep->n_points;
@@ -48,7 +60,15 @@ int schedule_init(Schedule *s, const Sweep *sweep, const double *cost, char *err
     s->finished = calloc((size_t)n, sizeof *s->finished);
     s->queued = calloc((size_t)n, sizeof *s->queued);
     s->heap = malloc(sizeof *s->heap * (size_t)n);
-    if (!s->finished || !s->queued || !s->heap) {
+    if (sweep->coarse_stride > 0) {
+        s->refiner = refiner_create(sweep, err, errlen);
+        s->ready = malloc(sizeof *s->ready * (size_t)n);
+        if (!s->refiner) {
+            schedule_free(s);
+            return -1;
+        }
+    }
+    if (!s->finished || !s->queued || !s->heap || (s->refiner && !s->ready)) {
         schedule_free(s);
         return error_format(err, errlen, "out of memory scheduling %ld points", n);
     }
@@ -59,11 +79,14 @@ void schedule_finished(Schedule *s, long point, int status, int phase) {
     ASSERT(point >= 0 && point < s->n_points);
     if (s->finished[point]) return; /* a journal may hold a point twice */
     s->finished[point] = true;
-    (void)status;
-    (void)phase;
+    if (s->refiner) refiner_record(s->refiner, point, status, phase);
 }
 
 void schedule_start(Schedule *s) {
+    if (s->refiner) {
+        take_ready(s);
+        return;
+    }
     for (long p = 0; p < s->n_points; p++)
         if (!s->finished[p]) {
             s->queued[p] = true;
@@ -72,12 +95,15 @@ void schedule_start(Schedule *s) {
 }
 
 long schedule_next(Schedule *s) {
-    return s->n_heap > 0 ? heap_pop(s) : FARM_NO_MORE;
+    if (s->refiner) take_ready(s);
+    if (s->n_heap > 0) return heap_pop(s);
+    return s->refiner && !refiner_complete(s->refiner) ? FARM_NOT_YET : FARM_NO_MORE;
 }
 
-long schedule_needed(const Schedule *s) { return s->n_points; }
+long schedule_needed(const Schedule *s) { return s->refiner ? refiner_needed(s->refiner) : s->n_points; }
 
 bool schedule_complete(const Schedule *s) {
+    if (s->refiner) return refiner_complete(s->refiner);
     for (long p = 0; p < s->n_points; p++)
         if (!s->finished[p]) return false;
     return true;
@@ -87,5 +113,7 @@ void schedule_free(Schedule *s) {
     free(s->finished);
     free(s->queued);
     free(s->heap);
+    free(s->ready);
+    if (s->refiner) refiner_free(s->refiner);
     *s = (Schedule){0};
 }
