@@ -263,8 +263,7 @@ static void add_arrival(Farm *f, long point, FarmOutcome outcome, const unsigned
 /* Take every message that has arrived (up to a full batch) and the training
  * thread's result, into the batch and the ranks to answer. */
 static void collect(Farm *f) {
-    bool posted = f->request != MPI_REQUEST_NULL;
-    while (posted && f->n_arrivals < FARM_BATCH_CAPACITY) {
+    while (f->request != MPI_REQUEST_NULL && f->n_arrivals < FARM_BATCH_CAPACITY) {
         int arrived = 0;
         MPI_Status status;
         MPI_CHECK(MPI_Test(&f->request, &arrived, &status));

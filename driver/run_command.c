@@ -113,10 +113,9 @@ typedef struct {
     PointResult result;
 } Trainer;
 
-_Static_assert(sizeof(RunConfig) > 0, "a RunConfig holds no pointers: its bytes travel as the task");
-
 /* train hook of the farm: the task is the point's RunConfig, resolved on
- * rank 0; the result is the packed PointResult. */
+ * rank 0 (a RunConfig holds no pointers, config.h, so its bytes travel as
+ * they are); the result is the packed PointResult. */
 static FarmOutcome train_task(void *context, long point, const unsigned char *task, bool (*should_stop)(void *),
                               void *stop_context, unsigned char *result) {
     Trainer *t = context;
