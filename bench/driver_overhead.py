@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The sweep driver's cost per point, and how many ranks one driver can feed.
 
-usage: bench/driver_overhead.py [--build build] [--ranks 2 4] [--demo-h5 FILE | --t-train S] [--quick] [--json FILE]
+usage: bench/driver_overhead.py [--build build] [--ranks 4 8 16 32] [--demo-h5 FILE | --t-train S] [--quick] [--json FILE]
 
 1. Sizes. The bytes of one point as it travels and is stored (worker/record.h):
    the packed PointResult is 62 bytes of scalars plus 5 curves of n_eval
@@ -15,10 +15,12 @@ usage: bench/driver_overhead.py [--build build] [--ranks 2 4] [--demo-h5 FILE | 
    length (301 evaluations), so the driver, not training, is the bottleneck.
    It runs under `mpirun --oversubscribe -n N` for each N with
    `groksweep run --timing`, which prints the driver thread's time per
-   recorded point: journal append + fsync, HDF5 write + flush, and all of its
-   handling of the point. From outside: points/s of the whole command and of
-   the driver loop, the rate over the first and the last quarter of the
-   points (sampled from the journal's size: does the per-point cost grow
+   recorded point: journal append + fsync (and per batch: the points that
+   arrived together share one write and one fsync), HDF5 write + flush, its
+   CPU time outside the journal, and all of its handling of the point. More
+   ranks deliver larger batches. From outside: points/s of the whole command
+   and of the driver loop, the rate over the first and the last quarter of
+   the points (sampled from the journal's size: does the per-point cost grow
    as the file fills?), and the output's size against the bytes its
    datasets hold.
 
@@ -27,14 +29,18 @@ usage: bench/driver_overhead.py [--build build] [--ranks 2 4] [--demo-h5 FILE | 
    point, per file. Bytes written to the HDF5 file per point exceed the
    file's growth per point when flushes rewrite compressed chunks.
 
-4. Projection. With T seconds of training per point and D seconds of driver
-   time per point, one driver keeps at most T / D ranks busy. T is the
-   median training time of the demo sweep's points (wall_seconds from
-   --demo-h5, else the demo sweep is run here: about 90 s on 2 cores) and
-   ten times that; D is the mean handling time of the run with the most
-   ranks. For 10,000 ranks and 1,000,000 points it prints the points/s the
-   driver would have to absorb, the bytes/s into the journal and the HDF5
-   file, the file sizes, and the sweep's time if the driver is the limit.
+4. Projection. A point costs the driver c + (a + b B) / B at batch size B:
+   c its CPU time per point outside the journal, a + b B the journal's time
+   per batch (a line fitted over the runs' batch sizes). At full batches
+   (1024, the farm's capacity) that gives the most points/s one driver can
+   record (target 20,000). With T seconds of training per point and D
+   seconds of driver time per point, one driver keeps at most T / D ranks
+   busy. T is the median training time of the demo sweep's points
+   (wall_seconds from --demo-h5, else the demo sweep is run here: about 90 s
+   on 2 cores) and ten times that; D is the full-batch cost. For 10,000 ranks
+   and 1,000,000 points it prints the points/s the driver would have to
+   absorb, the bytes/s into the journal and the HDF5 file, the file sizes,
+   and the sweep's time if the driver is the limit.
 
 The fsync and flush times depend on the file system of --workdir (default a
 temporary directory); pass --workdir on the file system a sweep will use.
@@ -65,6 +71,8 @@ CURVE_SERIES = 5
 DEMO_QUICK_GRID = {"data_fraction": [0.3, 0.6], "weight_decay": [0.3, 3], "init_scale": [1], "seed": 1}
 PROJECTION_RANKS = 10_000
 PROJECTION_POINTS = 1_000_000
+FULL_BATCH = 1024                 # FARM_BATCH_CAPACITY, driver/farm.h
+TARGET_POINTS_PER_SECOND = 20_000
 
 
 def fail(message):
@@ -121,15 +129,16 @@ TIMING_HEAD = re.compile(r"timing: (\d+) points recorded in (\d+) batches \(([\d
                          r"driver loop ([\d.]+) s")
 TIMING_LINE = re.compile(r"timing: (.+?)\s+total ([\d.]+) s, ([\d.]+) us per point")
 TIMING_KEYS = {"journal append + fsync": "journal", "HDF5 write + flush": "hdf5",
-               "driver busy (all of it + MPI)": "handling"}
+               "driver busy (all of it + MPI)": "handling", "driver CPU outside the journal": "cpu",
+               "driver CPU + journal wait": "bound"}
 
 
 def parse_timing(stderr):
     head = TIMING_HEAD.search(stderr)
     if not head:
         fail("groksweep run --timing printed no timing (a groksweep built without --timing?):\n" + stderr)
-    timing = {"points": int(head.group(1)), "batches": int(head.group(2)), "message_bytes": int(head.group(4)),
-              "driver_loop_seconds": float(head.group(5))}
+    timing = {"points": int(head.group(1)), "batches": int(head.group(2)), "points_per_batch": float(head.group(3)),
+              "message_bytes": int(head.group(4)), "driver_loop_seconds": float(head.group(5))}
     for match in TIMING_LINE.finditer(stderr):
         key = TIMING_KEYS.get(match.group(1).strip())
         if key:
@@ -271,7 +280,8 @@ def human_seconds(s):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default=os.path.join(REPO, "build"), help="build directory holding groksweep")
-    parser.add_argument("--ranks", type=int, nargs="+", default=[2, 4], help="rank counts of the saturation runs")
+    parser.add_argument("--ranks", type=int, nargs="+", default=[4, 8, 16, 32],
+                        help="rank counts of the saturation runs (more ranks: larger batches)")
     parser.add_argument("--sweep", default=os.path.join(REPO, "bench", "sweeps", "driver_overhead.json"))
     parser.add_argument("--demo", default=os.path.join(REPO, "sweeps", "demo.json"))
     parser.add_argument("--demo-h5", metavar="FILE", help="a finished demo sweep output: its median point time")
@@ -332,16 +342,20 @@ def main():
         report["runs"] = runs
 
         print(f"saturation: {runs[0]['points']} cheap points (~1 ms of training each)")
-        print(f"{'ranks':>5} {'pts/s':>7} {'loop pts/s':>10} {'1st/last quarter':>17} {'journal ms':>10} "
-              f"{'HDF5 ms':>8} {'handling ms':>11} {'max ms':>7} {'other':>6}")
+        print(f"{'ranks':>5} {'pts/s':>7} {'loop pts/s':>10} {'1st/last quarter':>17} {'pts/batch':>9} "
+              f"{'journal ms/batch':>16} {'journal us':>10} {'HDF5 us':>8} {'CPU us':>7} {'handling us':>11} "
+              f"{'other':>6}")
         for run in runs:
             t = run["timing"]
             quarters = (f"{run['first_quarter_points_per_second']:.0f}/{run['last_quarter_points_per_second']:.0f}"
                         if run["first_quarter_points_per_second"] else "?")
             print(f"{run['ranks']:>5} {run['points_per_second']:>7.1f} {run['loop_points_per_second']:>10.1f} "
-                  f"{quarters:>17} {t['journal']['mean_ms']:>10.2f} {t['hdf5']['mean_ms']:>8.2f} "
-                  f"{t['handling']['mean_ms']:>11.2f} {t['handling']['max_ms']:>7.1f} {run['other_cores']:>6.2f}")
-        print("(ms: the driver thread's mean time per point from --timing; other: cores that other processes used)")
+                  f"{quarters:>17} {t['points_per_batch']:>9.1f} "
+                  f"{1e3 * t['journal']['total_s'] / t['batches']:>16.3f} {1e3 * t['journal']['mean_ms']:>10.1f} "
+                  f"{1e3 * t['hdf5']['mean_ms']:>8.1f} {1e3 * t['cpu']['mean_ms']:>7.1f} "
+                  f"{1e3 * t['handling']['mean_ms']:>11.1f} {run['other_cores']:>6.2f}")
+        print("(us: the driver thread's time per point from --timing; CPU: its CPU time outside the journal; "
+              "handling: wall time, descheduled time included; other: cores that other processes used)")
         last = runs[-1]
         print(f"output of {last['points']} points: HDF5 {human_bytes(last['file_bytes'])} "
               f"({human_bytes(last['file_bytes'] / last['points'])}/point; its datasets hold "
@@ -389,7 +403,30 @@ def main():
             print(f"demo output: {human_bytes(demo_file_per_point)} of HDF5 per point ({n_done} points, fixed "
                   f"overhead included); the projection uses the {last['points']}-point run's "
                   f"{human_bytes(file_per_point)}")
-        d = last["timing"]["handling"]["mean_ms"] / 1e3
+        # The driver's time per point at batch size B: c + (a + b B) / B, with c its CPU time per point outside
+        # the journal (the run with the largest batches, whose per-turn overhead is spread the most) and a + b B
+        # the journal's time per batch, fitted over the runs' batch sizes (b = 0 if they are all alike).
+        sizes_b = np.array([r["timing"]["points_per_batch"] for r in runs])
+        per_batch = np.array([r["timing"]["journal"]["total_s"] / r["timing"]["batches"] for r in runs])
+        if len(runs) > 1 and np.ptp(sizes_b) > 0.5:
+            b, a = np.polyfit(sizes_b, per_batch, 1)
+            a, b = max(a, 0.0), max(b, 0.0)
+        else:
+            a, b = float(per_batch.mean()), 0.0
+        widest = runs[int(np.argmax(sizes_b))]
+        c = widest["timing"]["cpu"]["mean_ms"] / 1e3
+        marginal = c + b
+        full = FULL_BATCH / (a + FULL_BATCH * marginal)
+        print(f"batch model: journal a + b B per batch with a = {1e3 * a:.3f} ms, b = {1e6 * b:.1f} us; driver CPU "
+              f"c = {1e6 * c:.1f} us per point (at {widest['timing']['points_per_batch']:.1f} per batch); a point "
+              f"costs the driver c + b + a/B = {1e6 * marginal:.1f} us + {1e3 * a:.3f} ms / B")
+        print(f"  at full batches of {FULL_BATCH}: {1e6 * (marginal + a / FULL_BATCH):.1f} us per point, "
+              f"{full:.0f} points/s (target {TARGET_POINTS_PER_SECOND}: "
+              f"{'met' if full >= TARGET_POINTS_PER_SECOND else 'NOT met'})")
+        report["batch_model"] = {"journal_fixed_seconds": a, "journal_seconds_per_point": b,
+                                 "cpu_seconds_per_point": c, "full_batch": FULL_BATCH,
+                                 "full_batch_points_per_second": full}
+        d = marginal + a / FULL_BATCH
         d_loop = 1.0 / last["loop_points_per_second"]
         written_per_point = None
         if traced and "hdf5" in traced and "journal" in traced:
@@ -398,8 +435,8 @@ def main():
             written_per_point *= demo_sizes["journal_record"] / cheap_sizes["journal_record"]
         projection = {"t_train_source": source, "driver_seconds_per_point": d,
                       "driver_loop_seconds_per_point": d_loop, "cases": []}
-        print(f"projection: D = {1e3 * d:.2f} ms of driver time per point (handling, {last['ranks']} ranks; "
-              f"{1e3 * d_loop:.2f} ms per point in the saturated driver loop)")
+        print(f"projection: D = {1e3 * d:.3f} ms of driver time per point (the batch model at full batches; "
+              f"{1e3 * d_loop:.2f} ms per point in the saturated driver loop of {last['ranks']} oversubscribed ranks)")
         for label, t in ((f"T = {t_train:.2f} s ({source})", t_train), ("T x 10", 10 * t_train)):
             saturation = t / d
             rate = PROJECTION_RANKS / t

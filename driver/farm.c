@@ -36,13 +36,6 @@ _Noreturn static void mpi_failed(const char *call, int code) {
         if (mpi_code_ != MPI_SUCCESS) mpi_failed(#call, mpi_code_); \
     } while (0)
 
-/* CPU seconds this thread has used. */
-static double thread_cpu_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Sleep for *nap nanoseconds and double it for next time, up to 1 ms. */
 static void nap(long *nap_ns) {
     struct timespec pause = {0, *nap_ns};

@@ -16,6 +16,12 @@ double monotonic_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double thread_cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int progress_mode_parse(const char *text, ProgressMode *mode) {
     static const char *const names[] = {"auto", "live", "log", "none"};
     for (int m = 0; m < 4; m++)

@@ -35,6 +35,10 @@ void progress_update(Progress *progress, const ProgressCounts *counts, bool forc
 /* End the live line (a newline on a terminal). */
 void progress_finish(Progress *progress, const ProgressCounts *counts);
 
+/* Seconds on a clock that only moves forward. */
 double monotonic_seconds(void);
+
+/* CPU seconds the calling thread has used. */
+double thread_cpu_seconds(void);
 
 #endif

@@ -87,20 +87,26 @@ static void print_axis(const SweepAxis *axis) {
     printf("\n");
 }
 
-/* The refine section: the refined axes and the coarse grid's size. Returns
- * 0, or -1 with a message on stderr when memory runs out. */
-static int print_refinement(const Sweep *sweep) {
+/* The refine section: the refined axes and the coarse grid's size; marks
+ * the coarse grid's points in coarse (n_points, zeroed by the caller).
+ * Returns 0, or -1 with a message on stderr when memory runs out. */
+static int print_refinement(const Sweep *sweep, bool *coarse) {
     char err[256];
     Refiner *refiner = refiner_create(sweep, err, sizeof err);
-    if (!refiner) {
-        fprintf(stderr, "groksweep validate: %s\n", err);
+    long *ready = refiner ? malloc(sizeof *ready * (size_t)sweep->n_points) : NULL;
+    if (!ready) {
+        fprintf(stderr, "groksweep validate: %s\n", refiner ? "out of memory for the coarse grid" : err);
+        refiner_free(refiner);
         return -1;
     }
+    long n_coarse = refiner_take_ready(refiner, ready, sweep->n_points);
+    for (long i = 0; i < n_coarse; i++) coarse[ready[i]] = true;
     printf("refine:");
     for (int k = 0; k < sweep->n_refine_axes; k++)
         printf("%s %s", k ? "," : "", sweep->axes[sweep->refine_axes[k]].name);
     printf(" (coarse stride %d): the %ld points of the coarse grid train first, the others only near phase "
-           "boundaries\n", sweep->coarse_stride, refiner_needed(refiner));
+           "boundaries\n", sweep->coarse_stride, n_coarse);
+    free(ready);
     refiner_free(refiner);
     return 0;
 }
@@ -134,11 +140,47 @@ static void slurm_time(double seconds, char *buf, size_t size) {
         snprintf(buf, size, "%02ld:%02ld:00", minutes / 60, minutes % 60);
 }
 
+/* Schedule the points (those marked in only, or all when only is NULL),
+ * most expensive first, each to the rank that frees first, as the driver
+ * does; costs in flops, rate in flops per second. Sets the summed and the
+ * wall seconds. Returns 0, or -1 when memory runs out. */
+static int schedule_wall(const Sweep *sweep, const double *costs, const bool *only, double rate, int ranks,
+                         double *core_seconds, double *wall_seconds) {
+    double *order = malloc(sizeof *order * (size_t)sweep->n_points);
+    double *load = calloc((size_t)ranks, sizeof *load);
+    if (!order || !load) {
+        free(order);
+        free(load);
+        return -1;
+    }
+    long n = 0;
+    for (long p = 0; p < sweep->n_points; p++)
+        if (!only || only[p]) order[n++] = costs[p];
+    qsort(order, (size_t)n, sizeof *order, compare_costs_descending);
+    double all = 0;
+    for (long i = 0; i < n; i++) {
+        int r = 0;
+        for (int q = 1; q < ranks; q++)
+            if (load[q] < load[r]) r = q;
+        load[r] += order[i] / rate;
+        all += order[i] / rate;
+    }
+    double wall = 0;
+    for (int q = 0; q < ranks; q++)
+        if (load[q] > wall) wall = load[q];
+    free(order);
+    free(load);
+    *core_seconds = all;
+    *wall_seconds = wall;
+    return 0;
+}
+
 /* --ranks: train a few points whole (spread over the grid), scale every
  * point's flop estimate by their measured seconds per estimated second, and
- * schedule the points most expensive first on `ranks` ranks, as the driver
- * does. Prints the estimate and a Slurm --time. */
-static void estimate_ranks(const Sweep *sweep, const double *costs, double rate, int ranks) {
+ * schedule the points on `ranks` ranks (the whole grid, and for a refined
+ * sweep, coarse marking its coarse grid, that grid alone). Prints the
+ * estimate and a Slurm --time. */
+static void estimate_ranks(const Sweep *sweep, const double *costs, const bool *coarse, double rate, int ranks) {
     int pilots = sweep->n_points < PILOT_POINTS ? (int)sweep->n_points : PILOT_POINTS;
     double measured = 0, predicted = 0;
     int trained = 0;
@@ -161,36 +203,25 @@ static void estimate_ranks(const Sweep *sweep, const double *costs, double rate,
         return;
     }
     double scale = measured / predicted;
-    double *order = malloc(sizeof *order * (size_t)sweep->n_points);
-    double *load = calloc((size_t)ranks, sizeof *load);
-    if (!order || !load) {
-        free(order);
-        free(load);
+    double all = 0, wall = 0, coarse_all = 0, coarse_wall = 0;
+    if (schedule_wall(sweep, costs, NULL, rate / scale, ranks, &all, &wall) != 0 ||
+        (coarse && schedule_wall(sweep, costs, coarse, rate / scale, ranks, &coarse_all, &coarse_wall) != 0)) {
         printf("estimate on %d ranks skipped: out of memory\n", ranks);
         return;
     }
-    memcpy(order, costs, sizeof *order * (size_t)sweep->n_points);
-    qsort(order, (size_t)sweep->n_points, sizeof *order, compare_costs_descending);
-    double all = 0;
-    for (long i = 0; i < sweep->n_points; i++) { /* each point to the rank that frees first */
-        int r = 0;
-        for (int q = 1; q < ranks; q++)
-            if (load[q] < load[r]) r = q;
-        double seconds = order[i] / rate * scale;
-        load[r] += seconds;
-        all += seconds;
-    }
-    double wall = 0;
-    for (int q = 0; q < ranks; q++)
-        if (load[q] > wall) wall = load[q];
-    free(order);
-    free(load);
     printf("early stop: %d points trained whole took %.1f s of CPU, %.2f of the flop estimate's time\n", trained,
            measured, scale);
     char text[64];
     snprintf(text, sizeof text, "estimated wall time on %d ranks:", ranks);
     print_hours(text, wall);
     print_hours("estimated core time:", all);
+    if (coarse) { /* a refined sweep trains the coarse grid and some of the rest */
+        snprintf(text, sizeof text, "the coarse grid alone, wall time on %d ranks:", ranks);
+        print_hours(text, coarse_wall);
+        print_hours("the coarse grid alone, core time:", coarse_all);
+        printf("(a refined sweep takes between the coarse grid's time and the whole grid's, depending on how much of "
+               "the grid lies near a phase boundary)\n");
+    }
     char limit[32];
     slurm_time(wall * 1.5 > 600 ? wall * 1.5 : 600, limit, sizeof limit);
     printf("slurm: sbatch --ntasks=%d --time=%s slurm/groksweep.sbatch SWEEP.json OUT.h5\n", ranks, limit);
@@ -276,9 +307,12 @@ int command_validate(int argc, char **argv) {
     printf("%s: valid\ngrid (axis, config key, length: values):\n", path);
     for (int a = 0; a < sweep.n_axes; a++) print_axis(&sweep.axes[a]);
     printf("points: %ld\n", sweep.n_points);
-    if (sweep.coarse_stride > 0 && print_refinement(&sweep) != 0) {
+    bool *coarse = sweep.coarse_stride > 0 ? calloc((size_t)sweep.n_points, sizeof *coarse) : NULL;
+    if (sweep.coarse_stride > 0 && (!coarse || print_refinement(&sweep, coarse) != 0)) {
+        if (!coarse) fprintf(stderr, "groksweep validate: out of memory for %ld points\n", sweep.n_points);
         sweep_free(&sweep);
         free(costs);
+        free(coarse);
         return EXIT_ENVIRONMENT;
     }
     printf("evaluations per point: %d (steps %d..%d)\n", sweep.n_eval, sweep.eval_steps[0],
@@ -311,11 +345,12 @@ int command_validate(int argc, char **argv) {
         printf("measured: %.1f GFLOP/s on one core (%s kernel)\n", rate / 1e9, blas_core_name());
         print_hours("estimated time on one core:", total / rate);
         print_hours("with the largest point alone taking:", largest / rate);
-        if (ranks > 0 && rate > 0) estimate_ranks(&sweep, costs, rate, (int)ranks);
+        if (ranks > 0 && rate > 0) estimate_ranks(&sweep, costs, coarse, rate, (int)ranks);
     } else {
         printf("timing skipped: %s\n", err);
     }
     free(costs);
+    free(coarse);
     sweep_free(&sweep);
     return 0;
 }

@@ -356,6 +356,19 @@ def validate_estimate():
         w, c = float(wall.group(1)) * unit[wall.group(2)], float(core.group(1)) * unit[core.group(2)]
         check(c / 2 * 0.95 <= w <= c * 1.05, f"the 2-rank wall time ({w} s) lies between half the core time and all "
                                              f"of it ({c} s)")
+    refined = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "refined_sweep.json")
+    result = subprocess.run([GROKSWEEP, "validate", refined, "--ranks", "2"], env=ENV, capture_output=True, text=True)
+    unit = {"s": 1, "min": 60, "h": 3600}
+    times = {name: re.search(rf"^{re.escape(label)} ([\d.]+) (s|min|h)$", result.stdout, re.M)
+             for name, label in (("all", "estimated core time:"), ("coarse", "the coarse grid alone, core time:"),
+                                 ("coarse wall", "the coarse grid alone, wall time on 2 ranks:"))}
+    check(result.returncode == 0 and all(times.values()) and
+          "the 18 points of the coarse grid train first" in result.stdout,
+          f"validate --ranks 2 of a refined sweep: the coarse grid's 18 points and its time: {result.stdout[-600:]}")
+    if all(times.values()):
+        seconds = {k: float(m.group(1)) * unit[m.group(2)] for k, m in times.items()}
+        check(seconds["coarse wall"] <= seconds["coarse"] <= seconds["all"],
+              f"the coarse grid's time is at most the whole grid's: {seconds}")
     for value in ("0", "x"):
         bad = subprocess.run([GROKSWEEP, "validate", TINY, "--ranks", value], env=ENV, capture_output=True, text=True)
         check(bad.returncode == 2 and f"--ranks {value}" in bad.stderr, f"validate --ranks {value}: {bad.stderr!r}")
