@@ -16,6 +16,7 @@
 #define HEADER_MAGIC "GSJOURN2"
 #define OLD_HEADER_MAGIC "GSJOURN1" /* before the BLAS kernel was recorded */
 #define RECORD_MAGIC 0x47535231u /* "GSR1" */
+#define READ_BLOCK_BYTES ((size_t)1 << 20) /* read at once when replaying: whole records, at least one */
 
 typedef struct {
     char magic[8];
@@ -76,19 +77,21 @@ static int sync_directory_of(const char *path) {
     return rc;
 }
 
-/* Whether the complete record in j->buffer is sound: its magic, checksum,
- * point index and the values it carries (a forged status or phase with a
- * valid checksum is damage too). Unpacks it into *result. */
-static bool record_sound(const Journal *j, long n_points, PointResult *result, int64_t *point) {
+/* Whether the complete record at record (record_size bytes) is sound: its
+ * magic, checksum, point index and the values it carries (a forged status
+ * or phase with a valid checksum is damage too). Sets *point to the index
+ * it holds and unpacks it into *result. */
+static bool record_sound(const Journal *j, const unsigned char *record, long n_points, PointResult *result,
+                         int64_t *point) {
     uint32_t magic;
     uint64_t checksum;
-    memcpy(&magic, j->buffer, 4);
-    memcpy(point, j->buffer + 4, 8);
-    memcpy(&checksum, j->buffer + 12 + j->payload_size, 8);
-    if (magic != RECORD_MAGIC || checksum != fnv1a(j->buffer + 4, 8 + j->payload_size) || *point < 0 ||
+    memcpy(&magic, record, 4);
+    memcpy(point, record + 4, 8);
+    memcpy(&checksum, record + 12 + j->payload_size, 8);
+    if (magic != RECORD_MAGIC || checksum != fnv1a(record + 4, 8 + j->payload_size) || *point < 0 ||
         *point >= n_points)
         return false;
-    point_result_unpack(result, j->buffer + 12);
+    point_result_unpack(result, record + 12);
     return point_result_valid(result);
 }
 
@@ -110,7 +113,8 @@ static int rewrite_sound_records(Journal *j, const char *path, const JournalHead
         if (got < 0) ok = false;
         if (!ok || (size_t)got < record_size(j)) break;
         int64_t point;
-        if (record_sound(j, n_points, result, &point)) ok = write_all(out, j->buffer, record_size(j)) == 0;
+        if (record_sound(j, j->buffer, n_points, result, &point))
+            ok = write_all(out, j->buffer, record_size(j)) == 0;
     }
     ok = ok && fsync(out) == 0;
     int saved_errno = errno;
@@ -127,32 +131,41 @@ static int rewrite_sound_records(Journal *j, const char *path, const JournalHead
     return 0;
 }
 
-/* Read the records after the header: pass each sound one to visit; report
- * each damaged one on stderr (its number, offset and point, which will run
- * again) and rewrite the journal without them; cut a torn last record (a
- * kill during a write). Leaves the file position at the end. Returns 0, or
- * -1 with a message. */
+/* Read the records after the header, a block of whole records per read():
+ * pass each sound one to visit; report each damaged one on stderr (its
+ * number, offset and point, which will run again) and rewrite the journal
+ * without them; cut a torn last record (a kill during a write). Leaves the
+ * file position at the end. Returns 0, or -1 with a message. */
 static int read_records(Journal *j, const char *path, const JournalHeader *header, long n_points, JournalVisit visit,
                         void *context, PointResult *result, char *err, size_t errlen) {
+    size_t size = record_size(j), block_size = (READ_BLOCK_BYTES / size > 0 ? READ_BLOCK_BYTES / size : 1) * size;
+    unsigned char *block = malloc(block_size);
+    if (!block) return error_format(err, errlen, "%s: out of memory for reading the journal", path);
     off_t end = (off_t)sizeof *header;
     long index = 0, damaged = 0;
-    for (;; index++) {
-        ssize_t got = read_full(j->fd, j->buffer, record_size(j));
-        if (got < 0) return error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        if ((size_t)got < record_size(j)) break;
-        int64_t point;
-        if (record_sound(j, n_points, result, &point)) {
-            visit((long)point, result, context);
-        } else {
-            damaged++;
-            bool in_range = point >= 0 && point < n_points;
-            fprintf(stderr,
-                    "groksweep run: %s: record %ld at byte %lld is damaged (%s); %s\n", path, index, (long long)end,
-                    in_range ? "a bad checksum or values" : "a bad point index",
-                    in_range ? "its point will run again if no other record holds it" : "it is dropped");
+    ssize_t got;
+    do {
+        got = read_full(j->fd, block, block_size);
+        if (got < 0) {
+            free(block);
+            return error_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         }
-        end += (off_t)record_size(j);
-    }
+        for (size_t at = 0; at + size <= (size_t)got; at += size, index++) {
+            int64_t point;
+            if (record_sound(j, block + at, n_points, result, &point)) {
+                visit((long)point, result, context);
+            } else {
+                damaged++;
+                bool in_range = point >= 0 && point < n_points;
+                fprintf(stderr,
+                        "groksweep run: %s: record %ld at byte %lld is damaged (%s); %s\n", path, index,
+                        (long long)end, in_range ? "a bad checksum or values" : "a bad point index",
+                        in_range ? "its point will run again if no other record holds it" : "it is dropped");
+            }
+            end += (off_t)size;
+        }
+    } while ((size_t)got == block_size); /* a short read is the end of the file */
+    free(block);
     /* cut off a torn record left by a kill during a write */
     if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) != end)
         return error_format(err, errlen, "%s: cannot truncate a torn record: %s", path, strerror(errno));

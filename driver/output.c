@@ -885,10 +885,13 @@ static herr_t select_run(const OutputFile *out, hid_t file_space, long first_poi
     return H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL);
 }
 
-/* Write n elements of data (memory type mem_type, contiguous) to ds at the
- * selection of file_space. */
-static herr_t write_block(hid_t ds, hid_t mem_type, hid_t file_space, hsize_t n, const void *data) {
-    hid_t mem = H5Screate_simple(1, &n, NULL);
+/* Write data (memory type mem_type, contiguous, of dimensions dims[0..rank))
+ * to ds at the selection of file_space. Dimensions of the selection's shape
+ * let HDF5 map the block to each chunk at once rather than element by
+ * element. */
+static herr_t write_block(hid_t ds, hid_t mem_type, hid_t file_space, int rank, const hsize_t *dims,
+                          const void *data) {
+    hid_t mem = H5Screate_simple(rank, dims, NULL);
     if (mem < 0) return -1;
     herr_t rc = H5Dwrite(ds, mem_type, mem, file_space, H5P_DEFAULT, data);
     H5Sclose(mem);
@@ -955,30 +958,30 @@ static int write_pending(OutputFile *out, char *err, size_t errlen) {
         for (long r = 0; r < n_runs; r++) {
             const PendingRun *run = &out->runs[r];
             long first = out->pending[run->first].point, last = first + run->length - 1;
-            hsize_t m = (hsize_t)run->length;
+            hsize_t m = (hsize_t)run->length, curve_dims[2] = {m, n_eval}, rank_dims[3] = {m, rank_extent[0], n_eval};
             TRY_H5(select_run(out, out->point_space, first, run->length, NULL, 0), "selecting points %ld-%ld", first,
                    last);
             if (pass == 1) {
-                TRY_H5(write_block(out->vars[V_STATUS], memory_type(T_INT8), out->point_space, m,
+                TRY_H5(write_block(out->vars[V_STATUS], memory_type(T_INT8), out->point_space, 1, &m,
                                    gather_variable(out, run, V_STATUS)),
                        "writing status of points %ld-%ld", first, last);
                 continue;
             }
             for (int v = 0; v < N_VARS; v++)
                 if (v != V_STATUS)
-                    TRY_H5(write_block(out->vars[v], memory_type(VARS[v].type), out->point_space, m,
+                    TRY_H5(write_block(out->vars[v], memory_type(VARS[v].type), out->point_space, 1, &m,
                                        gather_variable(out, run, v)),
                            "writing %s of points %ld-%ld", VARS[v].name, first, last);
             TRY_H5(select_run(out, out->curve_space, first, run->length, &n_eval, 1),
                    "selecting the curves of points %ld-%ld", first, last);
             for (int s = 0; s < CURVE_SERIES; s++)
-                TRY_H5(write_block(out->curves[s], H5T_NATIVE_FLOAT, out->curve_space, m * n_eval,
+                TRY_H5(write_block(out->curves[s], H5T_NATIVE_FLOAT, out->curve_space, 2, curve_dims,
                                    gather_curves(out, run, s, 1)),
                        "writing %s of points %ld-%ld", CURVE_NAMES[s], first, last);
             if (out->n_rank_layers > 0) {
                 TRY_H5(select_run(out, out->rank_space, first, run->length, rank_extent, 2),
                        "selecting the feature ranks of points %ld-%ld", first, last);
-                TRY_H5(write_block(out->feature_rank, H5T_NATIVE_FLOAT, out->rank_space, m * rank_extent[0] * n_eval,
+                TRY_H5(write_block(out->feature_rank, H5T_NATIVE_FLOAT, out->rank_space, 3, rank_dims,
                                    gather_curves(out, run, CURVE_SERIES, out->n_rank_layers)),
                        "writing %s of points %ld-%ld", FEATURE_RANK_NAME, first, last);
             }
