@@ -3,7 +3,9 @@
 (every variable but wall_seconds) on 1, 2 and 4 ranks and after kill -9 at
 two moments and a resume; the coarse sub-grid always trained; every other
 point either trained or recorded as inferred with a phase; and an inferred
-point's phase equal to that of the corners of a cell that agrees.
+point's phase equal to that of the corners of a cell that agrees; and the
+same refinement re-run twice as fine on the finished output (the extend
+path): every point trained before is kept as it was, not trained again.
 
 usage: refine_run.py GROKSWEEP MPIEXEC SWEEP WORKDIR"""
 import os
@@ -11,6 +13,8 @@ import shutil
 import signal
 import subprocess
 import sys
+
+import json
 
 import h5py
 import numpy as np
@@ -84,7 +88,50 @@ def main():
     result = subprocess.run(command(out, 2), env=ENV, capture_output=True, text=True, timeout=600)
     check(result.returncode == 0, f"resume: exit {result.returncode}: {result.stderr[-500:]}")
     check(same(reference, load(out)) == [], f"kill -9 twice and resume gives the same file: {same(reference, load(out))}")
+    finer_later(os.path.join(WORKDIR, "ranks2.h5"))
     finish()
+
+
+def midpoints(values):
+    """values with the midpoint of every gap inserted: the old values stay exactly as they are."""
+    out = [float(values[0])]
+    for a, b in zip(values, values[1:]):
+        out += [float((a + b) / 2), float(b)]
+    return out
+
+
+def finer_later(out):
+    """Re-run a finished refinement twice as fine on its output: the old points are kept (wall_seconds too)."""
+    with h5py.File(out, "r") as f:
+        before = {k: f[k][...] for k in ("status", "phase", "wall_seconds", "final_test_acc")}
+        axes = {name: f[name][...] for name in ("data_fraction", "weight_decay")}
+    with open(SWEEP) as f:
+        sweep = json.load(f)
+    for name, values in axes.items():
+        sweep["grid"][name] = midpoints(list(values))
+    sweep["refine"]["coarse_stride"] = 2 * STRIDE
+    finer = os.path.join(WORKDIR, "finer.json")
+    with open(finer, "w") as f:
+        json.dump(sweep, f)
+    args = [MPIEXEC, "--oversubscribe", "-n", "2", GROKSWEEP, "run", finer, "-o", out, "--quiet"]
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=600)
+    check(result.returncode == 0, f"the finer refinement on the finished output: exit {result.returncode}: "
+                                  f"{result.stderr[-500:]}")
+    if result.returncode != 0:
+        return
+    with h5py.File(out, "r") as f:
+        after = {k: f[k][...] for k in before}
+    n, m = before["status"].shape[:2]
+    check(after["status"].shape[:2] == (2 * n - 1, 2 * m - 1), f"the grid is twice as fine: {after['status'].shape}")
+    old = {k: v[::2, ::2] for k, v in after.items()}
+    trained = before["status"] == 1
+    for k in before:
+        check(np.array_equal(old[k][trained], before[k][trained], equal_nan=True),
+              f"every point trained before keeps its {k} (kept, not trained again)")
+    check(((after["status"] == 1) | (after["status"] == INFERRED)).all(), "every point of the finer grid is trained "
+                                                                          "or inferred")
+    new_trained = int((after["status"] == 1).sum()) - int(trained.sum())
+    check(new_trained > 0, f"the finer grid trained new points near the boundaries: {new_trained}")
 
 
 if __name__ == "__main__":
