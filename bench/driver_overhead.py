@@ -59,11 +59,9 @@ import time
 
 import h5py
 import numpy as np
-from sweep_bench import cpu_snapshot, other_load, snapshot_binary
+from sweep_bench import ENV, cpu_snapshot, other_load, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 SCALAR_BYTES = 1 + 1 + 4 * 4 + 4 * 4 + 5 * 4 + 4 + 4  # status, phase, acc steps, finals, steps_run, wall_seconds
 MESSAGE_HEADER_BYTES = 16                           # int32 kind, int32 unused, int64 point
 JOURNAL_RECORD_EXTRA = 4 + 8 + 8                    # magic, point index, checksum

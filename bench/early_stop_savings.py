@@ -24,40 +24,19 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import h5py
 import numpy as np
-from sweep_bench import cpu_snapshot, other_load, snapshot_binary
+from sweep_bench import run_sweep, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 ACC = ["50", "90", "95", "99"]
 OUTCOME = ["status", "phase"] + [f"{side}_acc_step_{k}" for side in ("train", "test") for k in ACC]
 FINAL = ["final_train_loss", "final_test_loss", "final_train_acc", "final_test_acc", "final_weight_norm"]
 PHASES = ["none", "comprehension", "grokking", "memorization", "confusion"]
 QUICK_GRID = {"data_fraction": [0.3, 0.6], "weight_decay": [0.3, 3], "init_scale": [1], "seed": 1}
-
-
-
-
-
-
-
-
-def run_sweep(binary, sweep, out, ranks):
-    args = ["mpirun", "--oversubscribe", "-n", str(ranks), binary, "run", sweep, "-o", out, "--quiet", "--force"]
-    before = cpu_snapshot()
-    start = time.monotonic()
-    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
-    wall = time.monotonic() - start
-    if result.returncode != 0:
-        sys.exit(f"early_stop_savings: {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
-    return wall, other_load(before, cpu_snapshot(), wall)[0]
 
 
 def read(out):
@@ -104,7 +83,7 @@ def main():
             with open(sweep, "w") as f:
                 json.dump(config, f, indent=1)
             out = os.path.join(workdir, f"{key}.h5")
-            wall, other = run_sweep(binary, sweep, out, args.ranks)
+            wall, other, _ = run_sweep("early_stop_savings", binary, sweep, out, args.ranks)
             results[label] = dict(wall=wall, other=other, data=read(out))
             print(f"  {label}: {wall:.1f} s", file=sys.stderr, flush=True)
 

@@ -52,11 +52,9 @@ import time
 
 import h5py
 import numpy as np
-from sweep_bench import cpu_snapshot, other_load, snapshot_binary
+from sweep_bench import ENV, cpu_snapshot, other_load, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 HEADER_BYTES = 64  # JournalHeader: magic 8, sweep_hash 8, n_points 8, n_eval 4, reserved 4, blas_core 32
 HEADER_MAGIC = b"GSJOURN2"
 RECORD_MAGIC = struct.pack("<I", 0x47535231)

@@ -23,36 +23,20 @@ error, exit 1. A missed target is reported, not an error.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import h5py
 import numpy as np
-from sweep_bench import cpu_snapshot, other_load, snapshot_binary
+from sweep_bench import run_sweep, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 SWEEPS = [os.path.join(REPO, "bench", "sweeps", name) for name in ("refine_demo.json", "refine_teacher_student.json")]
 PHASES = ["none", "comprehension", "grokking", "memorization", "confusion"]
 STATUS = {0: "not run", 2: "diverged", 3: "failed"}
 TRAINED, INFERRED = (1, 2, 3), 4
 FINAL = ["final_train_loss", "final_test_loss", "final_train_acc", "final_test_acc"]
 TARGET_TRAINED, TARGET_AGREEMENT = 0.30, 0.97
-
-
-def run_sweep(binary, sweep, out, ranks):
-    """Run SWEEP into OUT on RANKS ranks; (wall seconds, cores other processes used meanwhile)."""
-    args = ["mpirun", "--oversubscribe", "-n", str(ranks), binary, "run", sweep, "-o", out, "--quiet", "--force"]
-    before = cpu_snapshot()
-    start = time.monotonic()
-    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
-    wall = time.monotonic() - start
-    if result.returncode != 0:
-        sys.exit(f"refine_savings: {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
-    return wall, other_load(before, cpu_snapshot(), wall)[0]
 
 
 def read(out):
@@ -89,7 +73,7 @@ def compare(name, sweep_path, binary, workdir, ranks):
     for kind in ("dense", "refined"):
         out = os.path.join(workdir, f"{name}_{kind}.h5")
         print(f"refine_savings: {name}: {kind} run on {ranks} ranks ...", file=sys.stderr, flush=True)
-        wall, load = run_sweep(binary, paths[kind], out, ranks)
+        wall, load, _ = run_sweep("refine_savings", binary, paths[kind], out, ranks)
         runs[kind] = dict(read(out), wall=wall, load=load)
     dense, refined = runs["dense"], runs["refined"]
     errors, disagreements = [], []

@@ -27,18 +27,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import h5py
 import numpy as np
-from sweep_bench import cpu_snapshot, other_load, snapshot_binary
+from sweep_bench import run_sweep, snapshot_binary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 ACC = ["50", "90", "95", "99"]
 POINT_VARS = (["status", "phase", "steps_run", "final_train_loss", "final_test_loss", "final_train_acc",
                "final_test_acc", "final_weight_norm"]
@@ -49,25 +45,6 @@ TARGET = 0.90
 
 def cores():
     return len(os.sched_getaffinity(0))
-
-
-
-
-
-
-
-
-def run_sweep(binary, sweep, out, ranks):
-    """Run the sweep on RANKS ranks; return the wall time in seconds, the cores other processes used
-    meanwhile and the cores stolen by the hypervisor."""
-    args = ["mpirun", "--oversubscribe", "-n", str(ranks), binary, "run", sweep, "-o", out, "--quiet", "--force"]
-    before = cpu_snapshot()
-    start = time.monotonic()
-    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
-    wall = time.monotonic() - start
-    if result.returncode != 0:
-        sys.exit(f"sweep_throughput: {ranks} ranks: exit {result.returncode}: {result.stderr.strip()}")
-    return (wall, *other_load(before, cpu_snapshot(), wall))
 
 
 def differences(a, b):
@@ -128,7 +105,7 @@ def main():
         for repeat in range(args.repeat):  # interleaved, so that a noisy minute hits one run of each count
             for n in ranks:
                 out = os.path.join(workdir, f"throughput_{n}_{repeat}.h5")
-                wall, other, steal = run_sweep(binary, sweep, out, n)
+                wall, other, steal = run_sweep("sweep_throughput", binary, sweep, out, n)
                 walls[n].append(wall)
                 print(f"  {n} ranks: {wall:.1f} s (other processes used {other:.2f} cores, {steal:.2f} stolen)",
                       file=sys.stderr, flush=True)
