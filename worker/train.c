@@ -212,13 +212,8 @@ static void run_state_free(RunState *s) {
 
 double batch_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
                       int *hits) {
-    model_forward(model, batch);
-    double mean = loss_sum(loss, tolerance, model->outputs, batch, doutputs, hits) / batch->n;
-    if (isfinite(mean)) {
-        model_zero_grad(model);
-        model_backward(model, doutputs, batch);
-        model_mask_grads(model);
-    }
+    double mean = model_loss_gradient(model, loss, tolerance, batch, doutputs, hits) / batch->n;
+    model_mask_grads(model);
     return mean;
 }
 

@@ -118,12 +118,12 @@ int ticket_check_source(const RunConfig *cfg, char *err, size_t errlen);
  * Returns 0, or -1 with a message (memory, the task's files). */
 int run_param_table(const RunConfig *cfg, RunWeights *weights, char *err, size_t errlen);
 
-/* The gradient part of a training step on `batch`: forward, loss and, when
- * the loss is finite, model->grads zeroed and filled by backward (left as
- * they were otherwise: the run has diverged). doutputs (batch->n,
- * n_outputs) is scratch; tolerance as loss_sum takes it. Returns the mean
- * loss over the batch; *hits receives the number of correct predictions.
- * The optimizer update is the caller's. */
+/* The gradient part of a training step on `batch`: model_loss_gradient,
+ * then the mask applied to the gradients. doutputs (batch->n, n_outputs) is
+ * scratch; tolerance as loss_sum takes it. Returns the mean loss over the
+ * batch; *hits receives the number of correct predictions. When the mean
+ * is not finite the run has diverged and the gradients mean nothing. The
+ * optimizer update is the caller's. */
 double batch_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
                       int *hits);
 

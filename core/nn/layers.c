@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "vector_clones.h"
 
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -51,7 +52,7 @@ void linear_backward(real *din, bool accumulate_din, real *dweight, real *dbias,
                    weight, in_dim, accumulate_din ? 1 : 0, din, in_stride);
 }
 
-void activation_forward(real *out, const real *in, long count, Activation act) {
+VECTOR_CLONES void activation_forward(real *out, const real *in, long count, Activation act) {
     switch (act) {
     case ACT_RELU:
         /* written so that it vectorizes into a compare and a blend: a
@@ -74,7 +75,7 @@ void activation_forward(real *out, const real *in, long count, Activation act) {
     }
 }
 
-void activation_backward(real *din, const real *dout, const real *in, const real *out, long count, Activation act) {
+VECTOR_CLONES void activation_backward(real *din, const real *dout, const real *in, const real *out, long count, Activation act) {
     switch (act) {
     case ACT_RELU:
         for (long i = 0; i < count; i++) {

@@ -31,8 +31,8 @@ void linear_backward(real *din, bool accumulate_din, real *dweight, real *dbias,
                      const real *in, int in_stride, const real *weight, int n, int in_dim, int out_dim);
 
 /* out = f(in) elementwise. out (count), in (count). out may equal in only
- * for activations whose backward does not need the input (none do: keep
- * them separate). */
+ * for relu: relu(x) > 0 exactly when x > 0, so its backward given out for
+ * in is the same; the others need their input kept. */
 void activation_forward(real *out, const real *in, long count, Activation act);
 
 /* din = f'(in) ⊙ dout, written. din may alias dout. din, dout, in (count);

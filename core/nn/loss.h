@@ -21,8 +21,16 @@ const char *loss_name(LossKind kind);
  * If doutputs (n, n_outputs) is non-NULL it is WRITTEN with the gradient of
  * the mean loss, sum/n. *correct receives the number of rows predicted
  * correctly: argmax (first maximum) equal to the label, or a per-example
- * MSE below tolerance for vector targets. Accumulates in double. */
+ * MSE below tolerance for vector targets. Sums accumulate in double; the
+ * softmax's exponentials are float32 (about 2 ulp) unless a row holds a NaN
+ * or an infinity, which goes through double. */
 double loss_sum(LossKind kind, double tolerance, const real *outputs, const Examples *batch, real *doutputs,
                 int *correct);
+
+/* loss_sum over part, some n rows of a batch of mean_over >= n rows: the
+ * same sum, but doutputs is the gradient of the batch's mean loss,
+ * sum/mean_over. Lets a batch be taken in row blocks. */
+double loss_sum_part(LossKind kind, double tolerance, const real *outputs, const Examples *part, int mean_over,
+                     real *doutputs, int *correct);
 
 #endif

@@ -6,6 +6,8 @@
 
 #include "check.h"
 #include "layers.h"
+#include "loss.h"
+#include "vector_clones.h"
 
 int mlp_create(Mlp *mlp, ParamTable *table, const ModelConfig *cfg, const ExampleShape *shape, int max_batch) {
     ASSERT(cfg->kind == MODEL_MLP && cfg->depth >= 1 && cfg->depth <= MLP_MAX_DEPTH);
@@ -44,7 +46,16 @@ int mlp_create(Mlp *mlp, ParamTable *table, const ModelConfig *cfg, const Exampl
         table_size = (size_t)tables * vocab * width;
     }
     size_t batch_size = (size_t)max_batch * width;
-    size_t total = 2 * table_size + batch_size * (2 * (size_t)cfg->depth + 2);
+    /* rows per block of mlp_loss_gradient: its activations, their gradients
+     * and its outputs about MLP_BLOCK_BYTES, a multiple of 16 rows */
+    bool relu = cfg->activation == ACT_RELU;
+    size_t row_bytes = sizeof(real) * ((size_t)width * ((relu ? 1 : 2) * (size_t)cfg->depth + 2) + 2 * (size_t)mlp->n_outputs);
+    int block_rows = (int)(MLP_BLOCK_BYTES / row_bytes) / 16 * 16;
+    if (block_rows < 16) block_rows = 16;
+    mlp->block_rows = block_rows < max_batch ? block_rows : max_batch;
+    size_t block_size = (size_t)mlp->block_rows * width, block_outputs = (size_t)mlp->block_rows * mlp->n_outputs;
+    size_t total = 2 * table_size + batch_size * (2 * (size_t)cfg->depth + 2) +
+                   block_size * ((relu ? 1 : 2) * (size_t)cfg->depth + 2) + 2 * block_outputs;
     mlp->work = malloc(sizeof(real) * total);
     if (!mlp->work) return -1;
     real *cursor = mlp->work;
@@ -57,6 +68,16 @@ int mlp_create(Mlp *mlp, ParamTable *table, const ModelConfig *cfg, const Exampl
         mlp->post[l] = cursor, cursor += batch_size;
     }
     mlp->dhidden = cursor, cursor += 2 * batch_size;
+    for (int l = 0; l < cfg->depth; l++) {
+        mlp->block_post[l] = cursor, cursor += block_size;
+        if (relu) /* in place: relu's backward reads the same from its output */
+            mlp->block_pre[l] = mlp->block_post[l];
+        else
+            mlp->block_pre[l] = cursor, cursor += block_size;
+    }
+    mlp->block_dhidden = cursor, cursor += 2 * block_size;
+    mlp->block_outputs = cursor, cursor += block_outputs;
+    mlp->block_doutputs = cursor, cursor += block_outputs;
     ASSERT(cursor == mlp->work + total);
     return 0;
 }
@@ -127,14 +148,14 @@ static void first_layer_tables_backward(Mlp *mlp, const real *params, real *grad
     }
 }
 
-/* The first layer's pre-activations pre[0] (n, N) of token inputs: the sum
- * of each position's table row, plus the bias. */
-static void first_layer_from_tables(Mlp *mlp, const real *params, const Examples *batch) {
+/* The first layer's pre-activations pre (n, N) of a batch of n token
+ * inputs: the sum of each position's table row, plus the bias. The tables
+ * must be filled (first_layer_tables). */
+VECTOR_CLONES static void first_layer_from_tables(const Mlp *mlp, const real *params, const Examples *batch, real *pre) {
     int width = mlp->cfg.width, positions = mlp->shape.seq_len;
     const real *bias0 = mlp->bias[0] == NO_PARAM ? NULL : params + mlp->bias[0];
-    first_layer_tables(mlp, params);
     for (int i = 0; i < batch->n; i++) {
-        real *z = mlp->pre[0] + (long)i * width;
+        real *z = pre + (long)i * width;
         const int *tokens = batch->tokens + (long)i * positions;
         const real *row = mlp->tables + (long)tokens[0] * width;
         for (int j = 0; j < width; j++) z[j] = row[j];
@@ -153,8 +174,10 @@ void mlp_forward(Mlp *mlp, const real *params, const Examples *batch, real *outp
     if (mlp->cfg.input == INPUT_DENSE)
         linear_forward(mlp->pre[0], batch->features, mlp->in_dim, params + mlp->weight[0],
                        mlp->bias[0] == NO_PARAM ? NULL : params + mlp->bias[0], n, mlp->in_dim, width);
-    else
-        first_layer_from_tables(mlp, params, batch);
+    else {
+        first_layer_tables(mlp, params);
+        first_layer_from_tables(mlp, params, batch, mlp->pre[0]);
+    }
     activation_forward(mlp->post[0], mlp->pre[0], (long)n * width, mlp->cfg.activation);
     for (int l = 1; l < depth; l++) {
         linear_forward(mlp->pre[l], mlp->post[l - 1], width, params + mlp->weight[l],
@@ -165,12 +188,17 @@ void mlp_forward(Mlp *mlp, const real *params, const Examples *batch, real *outp
                    mlp->out_bias == NO_PARAM ? NULL : params + mlp->out_bias, n, width, mlp->n_outputs);
 }
 
+/* Zero the table gradients dtables. */
+static void clear_dtables(Mlp *mlp) {
+    int tables = mlp->table_stride ? mlp->shape.seq_len : 1;
+    memset(mlp->dtables, 0, sizeof(real) * (size_t)tables * mlp->shape.vocab * mlp->cfg.width);
+}
+
 /* Backward of first_layer_from_tables from dz (n, N), the first layer's
- * pre-activation gradient: summed per table row, then into the weights. */
-static void first_layer_from_tables_backward(Mlp *mlp, const real *params, real *grads, const real *dz,
-                                             const Examples *batch) {
-    int width = mlp->cfg.width, positions = mlp->shape.seq_len, tables = mlp->table_stride ? positions : 1;
-    memset(mlp->dtables, 0, sizeof(real) * (size_t)tables * mlp->shape.vocab * width);
+ * pre-activation gradient of the batch's n rows: accumulated into the
+ * table gradients dtables and the first bias's gradient. */
+VECTOR_CLONES static void first_layer_from_tables_backward(Mlp *mlp, real *grads, const real *dz, const Examples *batch) {
+    int width = mlp->cfg.width, positions = mlp->shape.seq_len;
     real *dbias0 = mlp->bias[0] == NO_PARAM ? NULL : grads + mlp->bias[0];
     for (int i = 0; i < batch->n; i++) {
         const real *dz_row = dz + (long)i * width;
@@ -182,7 +210,6 @@ static void first_layer_from_tables_backward(Mlp *mlp, const real *params, real 
         if (dbias0)
             for (int j = 0; j < width; j++) dbias0[j] += dz_row[j];
     }
-    first_layer_tables_backward(mlp, params, grads);
 }
 
 void mlp_backward(Mlp *mlp, const real *params, real *grads, const real *doutputs, const Examples *batch) {
@@ -205,6 +232,74 @@ void mlp_backward(Mlp *mlp, const real *params, real *grads, const real *doutput
     if (mlp->cfg.input == INPUT_DENSE)
         linear_backward(NULL, false, grads + mlp->weight[0], mlp->bias[0] == NO_PARAM ? NULL : grads + mlp->bias[0],
                         dcur, batch->features, mlp->in_dim, params + mlp->weight[0], n, mlp->in_dim, width);
+    else {
+        clear_dtables(mlp);
+        first_layer_from_tables_backward(mlp, grads, dcur, batch);
+        first_layer_tables_backward(mlp, params, grads);
+    }
+}
+
+/* Forward and backward of one block of rows (part, n <= block_rows) in the
+ * block workspace; the loss of its rows is returned, with their gradient
+ * taken of the mean over mean_over rows. Token inputs accumulate into
+ * dtables, which the caller turns into weight gradients. */
+static double block_loss_gradient(Mlp *mlp, const real *params, real *grads, LossKind loss, double tolerance,
+                                  const Examples *part, int mean_over, int *hits) {
+    int n = part->n, width = mlp->cfg.width, depth = mlp->cfg.depth;
+    Activation act = mlp->cfg.activation;
+    const real *bias0 = mlp->bias[0] == NO_PARAM ? NULL : params + mlp->bias[0];
+    if (mlp->cfg.input == INPUT_DENSE)
+        linear_forward(mlp->block_pre[0], part->features, mlp->in_dim, params + mlp->weight[0], bias0, n, mlp->in_dim,
+                       width);
     else
-        first_layer_from_tables_backward(mlp, params, grads, dcur, batch);
+        first_layer_from_tables(mlp, params, part, mlp->block_pre[0]);
+    activation_forward(mlp->block_post[0], mlp->block_pre[0], (long)n * width, act);
+    for (int l = 1; l < depth; l++) {
+        linear_forward(mlp->block_pre[l], mlp->block_post[l - 1], width, params + mlp->weight[l],
+                       mlp->bias[l] == NO_PARAM ? NULL : params + mlp->bias[l], n, width, width);
+        activation_forward(mlp->block_post[l], mlp->block_pre[l], (long)n * width, act);
+    }
+    linear_forward(mlp->block_outputs, mlp->block_post[depth - 1], width, params + mlp->out_weight,
+                   mlp->out_bias == NO_PARAM ? NULL : params + mlp->out_bias, n, width, mlp->n_outputs);
+    double total = loss_sum_part(loss, tolerance, mlp->block_outputs, part, mean_over, mlp->block_doutputs, hits);
+
+    real *dcur = mlp->block_dhidden, *dnext = mlp->block_dhidden + (long)mlp->block_rows * width;
+    linear_backward(dcur, false, grads + mlp->out_weight, mlp->out_bias == NO_PARAM ? NULL : grads + mlp->out_bias,
+                    mlp->block_doutputs, mlp->block_post[depth - 1], width, params + mlp->out_weight, n, width,
+                    mlp->n_outputs);
+    for (int l = depth - 1; l >= 1; l--) {
+        activation_backward(dcur, dcur, mlp->block_pre[l], mlp->block_post[l], (long)n * width, act);
+        linear_backward(dnext, false, grads + mlp->weight[l], mlp->bias[l] == NO_PARAM ? NULL : grads + mlp->bias[l],
+                        dcur, mlp->block_post[l - 1], width, params + mlp->weight[l], n, width, width);
+        real *swap = dcur;
+        dcur = dnext;
+        dnext = swap;
+    }
+    activation_backward(dcur, dcur, mlp->block_pre[0], mlp->block_post[0], (long)n * width, act);
+    if (mlp->cfg.input == INPUT_DENSE)
+        linear_backward(NULL, false, grads + mlp->weight[0], mlp->bias[0] == NO_PARAM ? NULL : grads + mlp->bias[0],
+                        dcur, part->features, mlp->in_dim, params + mlp->weight[0], n, mlp->in_dim, width);
+    else
+        first_layer_from_tables_backward(mlp, grads, dcur, part);
+    return total;
+}
+
+double mlp_loss_gradient(Mlp *mlp, const real *params, real *grads, LossKind loss, double tolerance,
+                         const Examples *batch, int *hits) {
+    ASSERT(batch->n >= 1 && batch->n <= mlp->max_batch && mlp->block_rows >= 1);
+    bool tokens = mlp->cfg.input != INPUT_DENSE;
+    if (tokens) {
+        first_layer_tables(mlp, params);
+        clear_dtables(mlp);
+    }
+    double total = 0;
+    *hits = 0;
+    for (int start = 0; start < batch->n; start += mlp->block_rows) {
+        int rows = batch->n - start < mlp->block_rows ? batch->n - start : mlp->block_rows, block_hits;
+        Examples part = examples_slice(batch, start, rows);
+        total += block_loss_gradient(mlp, params, grads, loss, tolerance, &part, batch->n, &block_hits);
+        *hits += block_hits;
+    }
+    if (tokens) first_layer_tables_backward(mlp, params, grads);
+    return total;
 }

@@ -19,11 +19,17 @@
 #include <stddef.h>
 
 #include "examples.h"
+#include "layers.h"
+#include "loss.h"
 #include "model_config.h"
 #include "params.h"
 #include "real.h"
 
 #define MLP_MAX_DEPTH 16
+/* Bytes of activations, gradients and outputs a row block of
+ * mlp_loss_gradient holds: with the weights and their gradients it stays in
+ * a core's L2 cache (1–2 MiB on current x86 server cores). */
+#define MLP_BLOCK_BYTES (1024 * 1024)
 
 typedef struct {
     ModelConfig cfg;
@@ -40,6 +46,13 @@ typedef struct {
     real *pre[MLP_MAX_DEPTH];  /* (max_batch, N) pre-activations */
     real *post[MLP_MAX_DEPTH]; /* (max_batch, N) activations */
     real *dhidden;             /* (2, max_batch, N) gradient scratch */
+    /* row-block workspace of mlp_loss_gradient; block_rows may be lowered
+     * after mlp_create (tests take several blocks of a small batch) */
+    int block_rows;
+    real *block_pre[MLP_MAX_DEPTH];  /* (block_rows, N); the same buffer as block_post for relu */
+    real *block_post[MLP_MAX_DEPTH]; /* (block_rows, N) */
+    real *block_dhidden;             /* (2, block_rows, N) */
+    real *block_outputs, *block_doutputs; /* (block_rows, n_outputs) */
 } Mlp;
 
 /* Append the MLP's parameters to table and allocate its workspace for up to
@@ -54,5 +67,16 @@ void mlp_forward(Mlp *mlp, const real *params, const Examples *batch, real *outp
 /* Accumulate parameter gradients into grads given doutputs (n, n_outputs);
  * must follow mlp_forward on the same batch. */
 void mlp_backward(Mlp *mlp, const real *params, real *grads, const real *doutputs, const Examples *batch);
+
+/* The loss summed over the batch's n <= max_batch rows, as loss_sum gives
+ * it, with the gradient of its mean over the n rows ACCUMULATED into grads
+ * and the number of correct rows in *hits: forward, loss and backward of
+ * mlp_forward, loss_sum and mlp_backward, but taken block_rows rows at a
+ * time, so that a block's activations, outputs and their gradients stay in
+ * cache from its forward pass to its weight gradients. Equal to the
+ * unblocked path up to float round-off (weight gradients are summed block
+ * by block). Leaves mlp->post and the model's outputs alone. */
+double mlp_loss_gradient(Mlp *mlp, const real *params, real *grads, LossKind loss, double tolerance,
+                         const Examples *batch, int *hits);
 
 #endif

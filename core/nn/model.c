@@ -114,6 +114,17 @@ void model_backward(Model *model, const real *doutputs, const Examples *batch) {
 
 void model_zero_grad(Model *model) { memset(model->grads, 0, sizeof(real) * model->table.total); }
 
+double model_loss_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
+                           int *hits) {
+    model_zero_grad(model);
+    if (model->cfg.kind == MODEL_MLP)
+        return mlp_loss_gradient(&model->net.mlp, model->params, model->grads, loss, tolerance, batch, hits);
+    model_forward(model, batch);
+    double total = loss_sum(loss, tolerance, model->outputs, batch, doutputs, hits);
+    model_backward(model, doutputs, batch);
+    return total;
+}
+
 int model_add_mask(Model *model) {
     ASSERT(!model->mask);
     model->mask = malloc(model->table.total);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "examples.h"
+#include "loss.h"
 #include "mlp.h"
 #include "model_config.h"
 #include "params.h"
@@ -50,6 +51,17 @@ void model_forward(Model *model, const Examples *batch);
 void model_backward(Model *model, const real *doutputs, const Examples *batch);
 
 void model_zero_grad(Model *model);
+
+/* The gradient part of a training step: model->grads zeroed, then filled
+ * with the gradient of the mean loss over batch (n <= max_batch); returns
+ * the summed loss (loss_sum) and the number of correct rows in *hits.
+ * doutputs (n, n_outputs) is scratch. The MLP takes the batch in row
+ * blocks (mlp_loss_gradient), leaving model->outputs and the hidden
+ * activations undefined; the transformer runs model_forward, loss_sum and
+ * model_backward, whose outputs stay. When the loss is not finite the
+ * gradients are whatever the arithmetic gave. */
+double model_loss_gradient(Model *model, LossKind loss, double tolerance, const Examples *batch, real *doutputs,
+                           int *hits);
 
 /* Give the model a mask (every entry 1: nothing held yet), freed by
  * model_free. Returns 0, or -1 if memory runs out. */
